@@ -1,0 +1,9 @@
+// colmax/colmax.hpp — everything public, in one include.
+#pragma once
+
+#include "colmax/error.hpp"
+#include "colmax/maxsim.hpp"
+#include "colmax/options.hpp"
+#include "colmax/retrieve.hpp"
+#include "colmax/runtime.hpp"
+#include "colmax/tensor.hpp"
