@@ -55,7 +55,7 @@ void set_value(HostTensor& t, int64_t at, double v) {
 
 std::vector<float> read_floats(const HostTensor& t) {
   std::vector<float> v(size_t(t.numel()));
-  std::memcpy(v.data(), t.bytes.data() + t.offset * 4, v.size() * 4);
+  if (!v.empty()) std::memcpy(v.data(), t.bytes.data() + t.offset * 4, v.size() * 4);
   return v;
 }
 

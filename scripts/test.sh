@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The test command: installs dependencies, builds colmax (with the CUDA kernels for every
+# architecture when nvcc is present), and runs every test suite that this machine can run:
+# the C++ tests, the same tests under AddressSanitizer + UndefinedBehaviorSanitizer, and the
+# Python tests. Prints each runner's summary line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-deps.sh
+jobs=$(nproc)
+
+echo "== C++ tests (release) =="
+cmake --preset release >/dev/null
+cmake --build --preset release -j "$jobs"
+ctest --preset release -j "$jobs"
+
+echo "== C++ tests (AddressSanitizer + UndefinedBehaviorSanitizer) =="
+cmake --preset asan >/dev/null
+cmake --build --preset asan -j "$jobs"
+ctest --preset asan -j "$jobs"
