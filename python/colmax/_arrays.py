@@ -1,0 +1,146 @@
+"""Which framework an array comes from, and how to make outputs of the same kind.
+
+colmax reads every input through DLPack without copying; outputs are allocated here, in the
+caller's framework and on the caller's device, then written in place by the native code.
+Nothing imports a framework the caller did not already use.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+
+class Framework:
+    """How to allocate outputs like `like`, and which CUDA stream to enqueue work on."""
+
+    name = "?"
+
+    def empty(self, shape, dtype: str, like):  # dtype: "float32" or "int64"
+        raise NotImplementedError
+
+    def stream(self, like) -> int:
+        return 0
+
+    def arange(self, n: int, like):
+        raise NotImplementedError
+
+    def finish(self, out, like):
+        """Turn the written output into what the caller gets back."""
+        return out
+
+
+class _NumPy(Framework):
+    name = "numpy"
+
+    def empty(self, shape, dtype, like):
+        return np.empty(shape, dtype=dtype)
+
+    def arange(self, n, like):
+        return np.arange(n)
+
+
+class _Torch(Framework):
+    name = "torch"
+
+    def __init__(self):
+        import torch
+
+        self.torch = torch
+        self.dtypes = {"float32": torch.float32, "int64": torch.int64}
+        # The raw pointer of the current stream, without building a Stream object.
+        self._raw_stream = getattr(torch._C, "_cuda_getCurrentRawStream", None)
+
+    def empty(self, shape, dtype, like):
+        return self.torch.empty(shape, dtype=self.dtypes[dtype], device=like.device)
+
+    def stream(self, like) -> int:
+        if like.device.type != "cuda":
+            return 0
+        index = like.device.index
+        if self._raw_stream is not None:
+            return self._raw_stream(index)
+        return self.torch.cuda.current_stream(index).cuda_stream
+
+    def arange(self, n, like):
+        return self.torch.arange(n, device=like.device)
+
+
+class _CuPy(Framework):
+    name = "cupy"
+
+    def __init__(self):
+        import cupy
+
+        self.cupy = cupy
+
+    def empty(self, shape, dtype, like):
+        with like.device:
+            return self.cupy.empty(shape, dtype=dtype)
+
+    def stream(self, like) -> int:
+        with like.device:
+            return self.cupy.cuda.get_current_stream().ptr
+
+    def arange(self, n, like):
+        with like.device:
+            return self.cupy.arange(n)
+
+
+class _Jax(Framework):
+    """JAX arrays are immutable: colmax writes into a NumPy buffer and hands it to JAX."""
+
+    name = "jax"
+
+    def __init__(self):
+        import jax.numpy as jnp
+
+        self.jnp = jnp
+
+    def empty(self, shape, dtype, like):
+        platforms = {device.platform for device in like.devices()}
+        if platforms != {"cpu"}:
+            raise NotImplementedError(
+                "colmax: JAX arrays on an accelerator are not supported yet; pass them "
+                "through DLPack to PyTorch or CuPy (zero-copy), or use CPU arrays"
+            )
+        return np.empty(shape, dtype=dtype)
+
+    def arange(self, n, like):
+        return self.jnp.arange(n)
+
+    def finish(self, out, like):
+        return self.jnp.asarray(out)
+
+
+_NUMPY = _NumPy()
+_by_type: dict[type, Framework] = {np.ndarray: _NUMPY}
+
+
+def _lookup(cls: type) -> Framework:
+    module = cls.__module__.split(".")[0]
+    torch = sys.modules.get("torch")
+    if torch is not None and issubclass(cls, torch.Tensor):
+        return _Torch()
+    if module == "cupy":
+        return _CuPy()
+    if module in ("jax", "jaxlib"):
+        return _Jax()
+    if issubclass(cls, np.ndarray):
+        return _NUMPY
+    raise TypeError(
+        f"colmax: expected a NumPy, PyTorch, CuPy or JAX array, got {cls.__module__}.{cls.__name__}"
+    )
+
+
+def framework_of(array) -> Framework:
+    cls = type(array)
+    framework = _by_type.get(cls)
+    if framework is None:
+        framework = _by_type[cls] = _lookup(cls)
+    return framework
+
+
+def is_torch(array) -> bool:
+    return framework_of(array).name == "torch"

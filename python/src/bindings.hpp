@@ -1,0 +1,11 @@
+// The parts of the colmax._C module, one function per source file.
+#pragma once
+
+#include <nanobind/nanobind.h>
+
+namespace colmax::python {
+
+void bind_forward(nanobind::module_& m);  // bind_maxsim.cpp
+void bind_runtime(nanobind::module_& m);  // bind_runtime.cpp
+
+}  // namespace colmax::python
