@@ -1,7 +1,9 @@
-// DLPack fields of a nanobind ndarray -> TensorView, and integer codes -> Options.
+// Python objects -> TensorView (torch attributes or DLPack), integer codes -> Options.
 #include "arrays.hpp"
 
+#include <array>
 #include <string>
+#include <utility>
 
 #include "colmax/error.hpp"
 
@@ -10,8 +12,7 @@ namespace colmax::python {
 namespace {
 
 template <class Array>
-TensorView view_from(const Array& array, const char* name) {
-  if (!array.is_valid()) return {};
+TensorView view_from_dlpack(const Array& array, const char* name) {
   TensorView::DLPackFields fields{array.data_handle(),
                                   array.device_type(),
                                   array.device_id(),
@@ -25,6 +26,65 @@ TensorView view_from(const Array& array, const char* name) {
   return TensorView::from_dlpack_fields(fields, name);
 }
 
+template <class Array>
+Array import_dlpack(nb::handle object, const char* name, const char* what) {
+  Array array;
+  if (!nb::try_cast(object, array, /*convert=*/false)) {
+    throw Error(ErrorKind::dtype,
+                std::string(name) + ": expected " + what + " (NumPy, PyTorch, CuPy, JAX), got " +
+                    nb::str(nb::handle(reinterpret_cast<PyObject*>(Py_TYPE(object.ptr()))))
+                        .c_str());
+  }
+  return array;
+}
+
+// torch.Tensor and its dtypes, registered by colmax._torch_ops.
+struct TorchTypes {
+  PyTypeObject* tensor = nullptr;
+  std::vector<std::pair<PyObject*, DType>> dtypes;
+};
+TorchTypes torch_types;
+
+bool is_torch_tensor(nb::handle object) {
+  return torch_types.tensor != nullptr &&
+         PyType_IsSubtype(Py_TYPE(object.ptr()), torch_types.tensor);
+}
+
+TensorView view_from_torch(nb::handle t, const char* name) {
+  nb::object dtype = t.attr("dtype");
+  const DType* found = nullptr;
+  for (const auto& [object, code] : torch_types.dtypes) {
+    if (object == dtype.ptr()) found = &code;
+  }
+  if (found == nullptr) {
+    throw Error(ErrorKind::dtype,
+                std::string(name) + ": unsupported dtype " + nb::str(dtype).c_str());
+  }
+  Device device;
+  if (nb::cast<bool>(t.attr("is_cuda"))) {
+    device = {DeviceKind::cuda, nb::cast<int>(t.attr("get_device")())};
+  } else if (!nb::cast<bool>(t.attr("is_cpu"))) {
+    throw Error(ErrorKind::device, std::string(name) + ": expected a CPU or CUDA tensor, got " +
+                                       nb::str(t.attr("device")).c_str());
+  }
+  nb::tuple sizes = nb::borrow<nb::tuple>(t.attr("shape"));  // torch.Size is a tuple
+  nb::tuple strides = nb::borrow<nb::tuple>(t.attr("stride")());
+  size_t rank = nb::len(sizes);
+  if (rank > size_t(TensorView::kMaxRank)) {
+    throw Error(ErrorKind::shape, std::string(name) + ": expected at most " +
+                                      std::to_string(TensorView::kMaxRank) +
+                                      " dimensions, got " + std::to_string(rank));
+  }
+  std::array<int64_t, TensorView::kMaxRank> shape{}, stride{};
+  for (size_t i = 0; i < rank; ++i) {
+    shape[i] = nb::cast<int64_t>(sizes[i]);
+    stride[i] = nb::cast<int64_t>(strides[i]);
+  }
+  auto* data = reinterpret_cast<void*>(nb::cast<std::uintptr_t>(t.attr("data_ptr")()));
+  return TensorView(data, *found, std::span<const int64_t>(shape.data(), rank),
+                    std::span<const int64_t>(stride.data(), rank), device);
+}
+
 template <class Enum>
 Enum enum_from(int code, int count, const char* what) {
   if (code < 0 || code >= count) {
@@ -36,8 +96,33 @@ Enum enum_from(int code, int count, const char* what) {
 
 }  // namespace
 
-TensorView view_of(const InArray& array, const char* name) { return view_from(array, name); }
-TensorView view_of(const OutArray& array, const char* name) { return view_from(array, name); }
+TensorView Views::in(nb::handle array, const char* name) {
+  if (array.is_none()) return {};
+  if (is_torch_tensor(array)) return view_from_torch(array, name);
+  inputs_.push_back(import_dlpack<nb::ndarray<nb::ro>>(array, name, "an array"));
+  return view_from_dlpack(inputs_.back(), name);
+}
+
+TensorView Views::out(nb::handle array, const char* name) {
+  if (array.is_none()) return {};
+  if (is_torch_tensor(array)) return view_from_torch(array, name);
+  outputs_.push_back(import_dlpack<nb::ndarray<>>(array, name, "a writable array"));
+  return view_from_dlpack(outputs_.back(), name);
+}
+
+void register_torch(nb::handle tensor_type, nb::list dtypes) {
+  if (!PyType_Check(tensor_type.ptr())) throw nb::type_error("expected torch.Tensor");
+  TorchTypes types;
+  types.tensor = reinterpret_cast<PyTypeObject*>(tensor_type.ptr());
+  for (nb::handle entry : dtypes) {
+    auto pair = nb::cast<nb::tuple>(entry);
+    // The torch dtype objects are module-level singletons that live as long as torch.
+    types.dtypes.emplace_back(nb::object(pair[0]).release().ptr(),
+                              DType(nb::cast<int>(pair[1])));
+  }
+  Py_INCREF(types.tensor);
+  torch_types = std::move(types);
+}
 
 Options make_options(int mask_mode, bool normalize, int fp32_precision, int backend,
                      int num_threads, std::uintptr_t stream) {

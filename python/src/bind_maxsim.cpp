@@ -1,6 +1,7 @@
-// Bindings of the forward layouts and top-k. Each takes its arrays, then the options as
-// integer codes (see arrays.hpp); outputs are allocated by the caller in its own framework
-// and written in place. The GIL is released while colmax runs.
+// Bindings of the forward layouts and top-k. Each takes its arrays (any DLPack producer, or
+// a torch.Tensor), then the options as integer codes (see arrays.hpp); outputs are allocated
+// by the caller in its own framework and written in place. The GIL is released while colmax
+// runs.
 #include <nanobind/nanobind.h>
 
 #include "arrays.hpp"
@@ -14,8 +15,10 @@ namespace {
 
 using nb::arg;
 
-Masks masks_of(const InArray& q_mask, const InArray& d_mask) {
-  return {view_of(q_mask, "q_mask"), view_of(d_mask, "d_mask")};
+using Obj = nb::handle;
+
+Masks masks_of(Views& views, Obj q_mask, Obj d_mask) {
+  return {views.in(q_mask, "q_mask"), views.in(d_mask, "d_mask")};
 }
 
 // The trailing option arguments shared by every binding.
@@ -27,55 +30,60 @@ Masks masks_of(const InArray& q_mask, const InArray& d_mask) {
   arg("mask_mode"), arg("normalize"), arg("fp32_precision"), arg("backend"),                 \
       arg("num_threads"), arg("stream")
 
-void bind_maxsim(const InArray& Q, const InArray& D, const OutArray& out, const InArray& q_mask,
-                 const InArray& d_mask, COLMAX_OPTION_PARAMS) {
+void bind_maxsim(Obj Q, Obj D, Obj out, Obj q_mask,
+                 Obj d_mask, COLMAX_OPTION_PARAMS) {
   Options options = make_options(COLMAX_OPTION_ARGS);
-  TensorView q = view_of(Q, "Q"), d = view_of(D, "D"), o = view_of(out, "out");
-  Masks masks = masks_of(q_mask, d_mask);
+  Views views;
+  TensorView q = views.in(Q, "Q"), d = views.in(D, "D"), o = views.out(out, "out");
+  Masks masks = masks_of(views, q_mask, d_mask);
   nb::gil_scoped_release release;
   maxsim(q, d, o, masks, options);
 }
 
-void bind_maxsim_pairs(const InArray& Q, const InArray& D, const OutArray& out,
-                       const InArray& q_mask, const InArray& d_mask, COLMAX_OPTION_PARAMS) {
+void bind_maxsim_pairs(Obj Q, Obj D, Obj out,
+                       Obj q_mask, Obj d_mask, COLMAX_OPTION_PARAMS) {
   Options options = make_options(COLMAX_OPTION_ARGS);
-  TensorView q = view_of(Q, "Q"), d = view_of(D, "D"), o = view_of(out, "out");
-  Masks masks = masks_of(q_mask, d_mask);
+  Views views;
+  TensorView q = views.in(Q, "Q"), d = views.in(D, "D"), o = views.out(out, "out");
+  Masks masks = masks_of(views, q_mask, d_mask);
   nb::gil_scoped_release release;
   maxsim_pairs(q, d, o, masks, options);
 }
 
-void bind_maxsim_packed(const InArray& Q, const InArray& cu_q, const InArray& D,
-                        const InArray& cu_d, const OutArray& out, const InArray& q_mask,
-                        const InArray& d_mask, COLMAX_OPTION_PARAMS) {
+void bind_maxsim_packed(Obj Q, Obj cu_q, Obj D,
+                        Obj cu_d, Obj out, Obj q_mask,
+                        Obj d_mask, COLMAX_OPTION_PARAMS) {
   Options options = make_options(COLMAX_OPTION_ARGS);
-  TensorView q = view_of(Q, "Q"), cq = view_of(cu_q, "cu_seqlens_q"), d = view_of(D, "D"),
-             cd = view_of(cu_d, "cu_seqlens_d"), o = view_of(out, "out");
-  Masks masks = masks_of(q_mask, d_mask);
+  Views views;
+  TensorView q = views.in(Q, "Q"), cq = views.in(cu_q, "cu_seqlens_q"), d = views.in(D, "D"),
+             cd = views.in(cu_d, "cu_seqlens_d"), o = views.out(out, "out");
+  Masks masks = masks_of(views, q_mask, d_mask);
   nb::gil_scoped_release release;
   maxsim_packed(q, cq, d, cd, o, masks, options);
 }
 
-void bind_maxsim_packed_pairs(const InArray& Q, const InArray& cu_q, const InArray& D,
-                              const InArray& cu_d, const InArray& pair_q, const InArray& pair_d,
-                              const OutArray& out, const InArray& q_mask, const InArray& d_mask,
+void bind_maxsim_packed_pairs(Obj Q, Obj cu_q, Obj D,
+                              Obj cu_d, Obj pair_q, Obj pair_d,
+                              Obj out, Obj q_mask, Obj d_mask,
                               COLMAX_OPTION_PARAMS) {
   Options options = make_options(COLMAX_OPTION_ARGS);
-  TensorView q = view_of(Q, "Q"), cq = view_of(cu_q, "cu_seqlens_q"), d = view_of(D, "D"),
-             cd = view_of(cu_d, "cu_seqlens_d"), pq = view_of(pair_q, "pair_q"),
-             pd = view_of(pair_d, "pair_d"), o = view_of(out, "out");
-  Masks masks = masks_of(q_mask, d_mask);
+  Views views;
+  TensorView q = views.in(Q, "Q"), cq = views.in(cu_q, "cu_seqlens_q"), d = views.in(D, "D"),
+             cd = views.in(cu_d, "cu_seqlens_d"), pq = views.in(pair_q, "pair_q"),
+             pd = views.in(pair_d, "pair_d"), o = views.out(out, "out");
+  Masks masks = masks_of(views, q_mask, d_mask);
   nb::gil_scoped_release release;
   maxsim_packed_pairs(q, cq, d, cd, pq, pd, o, masks, options);
 }
 
-void bind_retrieve(const InArray& Q, const InArray& D, const InArray& cu_d, int64_t k,
-                   const OutArray& scores, const OutArray& indices, const InArray& q_mask,
-                   const InArray& d_mask, COLMAX_OPTION_PARAMS) {
+void bind_retrieve(Obj Q, Obj D, Obj cu_d, int64_t k,
+                   Obj scores, Obj indices, Obj q_mask,
+                   Obj d_mask, COLMAX_OPTION_PARAMS) {
   Options options = make_options(COLMAX_OPTION_ARGS);
-  TensorView q = view_of(Q, "Q"), d = view_of(D, "D"), cd = view_of(cu_d, "cu_seqlens_d"),
-             s = view_of(scores, "scores"), i = view_of(indices, "indices");
-  Masks masks = masks_of(q_mask, d_mask);
+  Views views;
+  TensorView q = views.in(Q, "Q"), d = views.in(D, "D"), cd = views.in(cu_d, "cu_seqlens_d"),
+             s = views.out(scores, "scores"), i = views.out(indices, "indices");
+  Masks masks = masks_of(views, q_mask, d_mask);
   nb::gil_scoped_release release;
   if (cd.present()) {
     retrieve_packed(q, d, cd, k, s, i, masks, options);
@@ -88,29 +96,31 @@ void bind_retrieve(const InArray& Q, const InArray& D, const InArray& cu_d, int6
 
 void bind_forward(nb::module_& m) {
   // Every array argument may be None only where the C++ API takes an absent view.
-  m.def("maxsim", &bind_maxsim, arg("Q").noconvert(), arg("D").noconvert(),
-        arg("out").noconvert(), arg("q_mask").none().noconvert(),
-        arg("d_mask").none().noconvert(), COLMAX_OPTION_NAMES,
+  m.def("maxsim", &bind_maxsim, arg("Q"), arg("D"),
+        arg("out"), arg("q_mask").none(),
+        arg("d_mask").none(), COLMAX_OPTION_NAMES,
         "Cross product [Nq, Nd] or per-query candidates [Nq, K], written into out.");
-  m.def("maxsim_pairs", &bind_maxsim_pairs, arg("Q").noconvert(), arg("D").noconvert(),
-        arg("out").noconvert(), arg("q_mask").none().noconvert(),
-        arg("d_mask").none().noconvert(), COLMAX_OPTION_NAMES,
+  m.def("maxsim_pairs", &bind_maxsim_pairs, arg("Q"), arg("D"),
+        arg("out"), arg("q_mask").none(),
+        arg("d_mask").none(), COLMAX_OPTION_NAMES,
         "Pairs Q[b] x D[b] -> out [B].");
-  m.def("maxsim_packed", &bind_maxsim_packed, arg("Q").noconvert(),
-        arg("cu_seqlens_q").noconvert(), arg("D").noconvert(), arg("cu_seqlens_d").noconvert(),
-        arg("out").noconvert(), arg("q_mask").none().noconvert(),
-        arg("d_mask").none().noconvert(), COLMAX_OPTION_NAMES,
+  m.def("maxsim_packed", &bind_maxsim_packed, arg("Q"),
+        arg("cu_seqlens_q"), arg("D"), arg("cu_seqlens_d"),
+        arg("out"), arg("q_mask").none(),
+        arg("d_mask").none(), COLMAX_OPTION_NAMES,
         "Packed sequences, every query against every document -> out [Nq, Nd].");
-  m.def("maxsim_packed_pairs", &bind_maxsim_packed_pairs, arg("Q").noconvert(),
-        arg("cu_seqlens_q").noconvert(), arg("D").noconvert(), arg("cu_seqlens_d").noconvert(),
-        arg("pair_q").noconvert(), arg("pair_d").noconvert(), arg("out").noconvert(),
-        arg("q_mask").none().noconvert(), arg("d_mask").none().noconvert(), COLMAX_OPTION_NAMES,
+  m.def("maxsim_packed_pairs", &bind_maxsim_packed_pairs, arg("Q"),
+        arg("cu_seqlens_q"), arg("D"), arg("cu_seqlens_d"),
+        arg("pair_q"), arg("pair_d"), arg("out"),
+        arg("q_mask").none(), arg("d_mask").none(), COLMAX_OPTION_NAMES,
         "Pair list over packed sequences -> out [P].");
-  m.def("retrieve", &bind_retrieve, arg("Q").noconvert(), arg("D").noconvert(),
-        arg("cu_seqlens_d").none().noconvert(), arg("k"), arg("scores").noconvert(),
-        arg("indices").noconvert(), arg("q_mask").none().noconvert(),
-        arg("d_mask").none().noconvert(), COLMAX_OPTION_NAMES,
+  m.def("retrieve", &bind_retrieve, arg("Q"), arg("D"),
+        arg("cu_seqlens_d").none(), arg("k"), arg("scores"),
+        arg("indices"), arg("q_mask").none(),
+        arg("d_mask").none(), COLMAX_OPTION_NAMES,
         "Top-k documents per query (padded, or packed when cu_seqlens_d is given).");
+  m.def("register_torch", &register_torch, arg("tensor_type"), arg("dtypes"),
+        "Lets torch tensors skip DLPack: torch.Tensor and [(torch dtype, colmax dtype code)].");
   m.def("retrieve_count", &retrieve_count, arg("k"), arg("num_documents"),
         "min(k, num_documents); raises ValueError when k < 0.");
 }
