@@ -52,6 +52,7 @@ def maxsim(Q, D, q_mask=None, d_mask=None, *, normalize=False, backward=None,
     tensor-core GPUs). backward: gradient strategy, "auto", "fast" or "deterministic"
     (LIK's "unified" and "lowmem" map to the last two). PyTorch inputs are differentiable.
     """
+    fw = framework_of(Q)
     opts = _options.encode(mask_mode, normalize, fp32_precision, backend, num_threads)
     q_single = Q.ndim == 2
     d_single = D.ndim == 2
@@ -59,7 +60,6 @@ def maxsim(Q, D, q_mask=None, d_mask=None, *, normalize=False, backward=None,
         Q, q_mask = _lift(Q, q_mask)
     if d_single:
         D, d_mask = _lift(D, d_mask)
-    fw = framework_of(Q)
     if fw.name == "torch":
         ops = _ops()
         if ops.direct(Q, D):
@@ -161,12 +161,12 @@ def maxsim_padded(queries, documents, query_lengths, doc_lengths, *, validate=Fa
 
 
 def _retrieve(Q, D, cu_seqlens_d, top_k, q_mask, d_mask, opts):
+    fw = framework_of(Q)
     q_single = Q.ndim == 2
     if q_single:
         Q, q_mask = _lift(Q, q_mask)
     if D.ndim == 2 and cu_seqlens_d is None:
         D, d_mask = _lift(D, d_mask)
-    fw = framework_of(Q)
     if fw.name == "torch":
         ops = _ops()
         args = (Q, D, cu_seqlens_d, top_k, q_mask, d_mask, *opts)

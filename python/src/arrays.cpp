@@ -11,8 +11,19 @@ namespace colmax::python {
 
 namespace {
 
+// An array without elements has no meaningful strides (DLPack producers report anything,
+// NumPy reports 0): read it as row-major so the layout checks do not reject it.
+bool has_no_elements(const int64_t* shape, size_t rank) {
+  for (size_t i = 0; i < rank; ++i) {
+    if (shape[i] == 0) return true;
+  }
+  return false;
+}
+
 template <class Array>
 TensorView view_from_dlpack(const Array& array, const char* name) {
+  const int64_t* strides =
+      has_no_elements(array.shape_ptr(), array.ndim()) ? nullptr : array.stride_ptr();
   TensorView::DLPackFields fields{array.data_handle(),
                                   array.device_type(),
                                   array.device_id(),
@@ -21,7 +32,7 @@ TensorView view_from_dlpack(const Array& array, const char* name) {
                                   uint8_t(array.dtype().bits),
                                   uint16_t(array.dtype().lanes),
                                   array.shape_ptr(),
-                                  array.stride_ptr(),
+                                  strides,
                                   array.byte_offset()};
   return TensorView::from_dlpack_fields(fields, name);
 }
@@ -81,8 +92,10 @@ TensorView view_from_torch(nb::handle t, const char* name) {
     stride[i] = nb::cast<int64_t>(strides[i]);
   }
   auto* data = reinterpret_cast<void*>(nb::cast<std::uintptr_t>(t.attr("data_ptr")()));
-  return TensorView(data, *found, std::span<const int64_t>(shape.data(), rank),
-                    std::span<const int64_t>(stride.data(), rank), device);
+  std::span<const int64_t> strides_used(stride.data(), rank);
+  if (has_no_elements(shape.data(), rank)) strides_used = {};
+  return TensorView(data, *found, std::span<const int64_t>(shape.data(), rank), strides_used,
+                    device);
 }
 
 template <class Enum>
