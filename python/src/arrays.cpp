@@ -5,6 +5,8 @@
 #include <string>
 #include <utility>
 
+#include <nanobind/stl/string.h>
+
 #include "colmax/error.hpp"
 
 namespace colmax::python {
@@ -37,14 +39,23 @@ TensorView view_from_dlpack(const Array& array, const char* name) {
   return TensorView::from_dlpack_fields(fields, name);
 }
 
+// str(object), for messages.
+std::string text_of(nb::handle object) {
+  nb::object text = nb::steal(PyObject_Str(object.ptr()));
+  if (!text.is_valid()) {
+    PyErr_Clear();
+    return "?";
+  }
+  return nb::cast<std::string>(text);
+}
+
 template <class Array>
 Array import_dlpack(nb::handle object, const char* name, const char* what) {
   Array array;
   if (!nb::try_cast(object, array, /*convert=*/false)) {
     throw Error(ErrorKind::dtype,
                 std::string(name) + ": expected " + what + " (NumPy, PyTorch, CuPy, JAX), got " +
-                    nb::str(nb::handle(reinterpret_cast<PyObject*>(Py_TYPE(object.ptr()))))
-                        .c_str());
+                    text_of(reinterpret_cast<PyObject*>(Py_TYPE(object.ptr()))));
   }
   return array;
 }
@@ -69,14 +80,14 @@ TensorView view_from_torch(nb::handle t, const char* name) {
   }
   if (found == nullptr) {
     throw Error(ErrorKind::dtype,
-                std::string(name) + ": unsupported dtype " + nb::str(dtype).c_str());
+                std::string(name) + ": unsupported dtype " + text_of(dtype));
   }
   Device device;
   if (nb::cast<bool>(t.attr("is_cuda"))) {
     device = {DeviceKind::cuda, nb::cast<int>(t.attr("get_device")())};
   } else if (!nb::cast<bool>(t.attr("is_cpu"))) {
     throw Error(ErrorKind::device, std::string(name) + ": expected a CPU or CUDA tensor, got " +
-                                       nb::str(t.attr("device")).c_str());
+                                       text_of(t.attr("device")));
   }
   nb::tuple sizes = nb::borrow<nb::tuple>(t.attr("shape"));  // torch.Size is a tuple
   nb::tuple strides = nb::borrow<nb::tuple>(t.attr("stride")());

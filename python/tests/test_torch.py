@@ -1,0 +1,235 @@
+"""colmax on PyTorch CPU tensors: results against the float64 reference, dtype round trips
+(bf16), the torch.library operators (opcheck), torch.compile(fullgraph=True), autograd and
+MaxSimScorer."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import colmax  # noqa: E402
+import reference as ref  # noqa: E402
+from colmax import _torch_ops  # noqa: E402
+
+MODES = ["exclude", "zero"]
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def tensors(*arrays, dtype=torch.float32):
+    return [torch.from_numpy(np.ascontiguousarray(a)).to(dtype) for a in arrays]
+
+
+def as64(t):
+    return t.double().numpy() if t.is_floating_point() else t.numpy()
+
+
+@pytest.mark.parametrize("dtype", list(DTYPES))
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("normalize", [False, True])
+def test_cross_product_dtypes(dtype, mode, normalize):
+    c = ref.Cases(30)
+    Q, D = tensors(c.tokens(3, 9, 40), c.tokens(5, 21, 40), dtype=DTYPES[dtype])
+    qm, dm = (torch.from_numpy(m) for m in (c.mask(3, 9), c.mask(5, 21)))
+    got = colmax.maxsim(Q, D, qm, dm, mask_mode=mode, normalize=normalize)
+    assert isinstance(got, torch.Tensor) and got.dtype == torch.float32
+    assert got.device == Q.device
+    want, tol = ref.cross(as64(Q), as64(D), qm.numpy(), dm.numpy(), mode=mode,
+                          normalize=normalize)
+    ref.assert_close(got.numpy(), want, tol, dtype)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_every_layout(mode):
+    c = ref.Cases(31)
+    Q, D4, Dp = tensors(c.tokens(3, 6, 16), c.tokens(3, 4, 11, 16), c.tokens(3, 11, 16))
+    qm, dm4 = torch.from_numpy(c.mask(3, 6)), torch.from_numpy(c.mask(3, 4, 11))
+    dm = dm4[:, 0]
+
+    want, tol = ref.cross(as64(Q), as64(D4), qm.numpy(), dm4.numpy(), mode=mode)
+    ref.assert_close(colmax.maxsim(Q, D4, qm, dm4, mask_mode=mode).numpy(), want, tol)
+
+    want, tol = ref.pairs(as64(Q), as64(Dp), qm.numpy(), dm.numpy(), mode=mode)
+    ref.assert_close(colmax.maxsim_pairs(Q, Dp, qm, dm, mask_mode=mode).numpy(), want, tol)
+
+    cu_q = torch.tensor([0, 2, 2, 9], dtype=torch.int32)
+    cu_d = torch.tensor([0, 5, 30, 33], dtype=torch.int32)
+    Qp, Dpk = tensors(c.tokens(9, 16), c.tokens(33, 16))
+    want, tol = ref.packed(as64(Qp), cu_q.numpy(), as64(Dpk), cu_d.numpy(), mode=mode)
+    ref.assert_close(colmax.maxsim_varlen(Qp, Dpk, cu_q, cu_d, mask_mode=mode).numpy(),
+                     want, tol)
+
+    pq, pd = torch.tensor([2, 0, 1, 2]), torch.tensor([1, 1, 0, 2])
+    want, tol = ref.packed(as64(Qp), cu_q.numpy(), as64(Dpk), cu_d.numpy(),
+                           pair_q=pq.numpy(), pair_d=pd.numpy(), mode=mode)
+    got = colmax.maxsim_packed_pairs(Qp, Dpk, cu_q, cu_d, pq, pd, mask_mode=mode)
+    ref.assert_close(got.numpy(), want, tol)
+
+
+def test_direct_path_and_operator_agree():
+    c = ref.Cases(32)
+    Q, D = tensors(c.tokens(2, 5, 8), c.tokens(3, 6, 8))
+    direct = colmax.maxsim(Q, D)
+    via_op = torch.ops.colmax.maxsim(Q, D, None, None, 0, False, 0, 0, 0, 0)
+    assert torch.equal(direct, via_op)
+
+
+@pytest.mark.parametrize("mask_dtype", [torch.bool, torch.float32, torch.int64, torch.bfloat16])
+def test_mask_dtypes_and_strided_inputs(mask_dtype):
+    c = ref.Cases(33)
+    Qb, Db = tensors(c.tokens(4, 8, 32), c.tokens(6, 20, 32))
+    Q, D = Qb[::2, 1:], Db.transpose(0, 1)[::3].transpose(0, 1)  # non-contiguous views
+    qm = torch.from_numpy(c.mask(2, 7)).to(mask_dtype)
+    dm = torch.from_numpy(c.mask(6, 7))
+    want, tol = ref.cross(as64(Q), as64(D), qm.float().numpy(), dm.numpy())
+    ref.assert_close(colmax.maxsim(Q, D, qm, dm).numpy(), want, tol)
+
+
+def test_retrieve_and_single_sequences():
+    c = ref.Cases(34)
+    Q, D = tensors(c.tokens(2, 5, 8), c.tokens(30, 9, 8))
+    s, i = colmax.retrieve(Q, D, top_k=4)
+    full = colmax.maxsim(Q, D, normalize=True)
+    ts, ti = full.topk(4, dim=1)
+    assert torch.equal(i, ti) and torch.allclose(s, ts)
+    s1, i1 = colmax.retrieve(Q[1], D, top_k=4)
+    assert torch.equal(i1, ti[1])
+    assert colmax.maxsim(Q[0], D[3]).shape == ()
+
+
+def test_errors():
+    Q, D = torch.ones(2, 3, 8), torch.ones(4, 5, 8)
+    with pytest.raises(TypeError, match="Q"):
+        colmax.maxsim(Q.int(), D)
+    with pytest.raises(TypeError, match="unsupported dtype"):
+        colmax.maxsim(Q.to(torch.int16), D)
+    with pytest.raises(ValueError, match="embedding dimension"):
+        colmax.maxsim(Q, D[..., :4])
+    with pytest.raises(ValueError, match="d_mask"):
+        colmax.maxsim(Q, D, None, torch.ones(4, 6, dtype=torch.bool))
+    with pytest.raises(ValueError, match="CPU or CUDA"):
+        colmax.maxsim(Q.to("meta"), D.to("meta"))
+
+
+# ---- torch.library operators ------------------------------------------------------------
+
+
+def test_opcheck_every_operator():
+    c = ref.Cases(35)
+    Q, D, D4 = tensors(c.tokens(2, 5, 8), c.tokens(3, 6, 8), c.tokens(2, 3, 6, 8))
+    qm, dm = torch.from_numpy(c.mask(2, 5)), torch.from_numpy(c.mask(3, 6))
+    opts = (1, True, 0, 0, 0)
+    cu_q, cu_d = torch.tensor([0, 4, 10]), torch.tensor([0, 0, 7, 18])
+    Qp, Dp = tensors(c.tokens(10, 8), c.tokens(18, 8))
+    tests = ["test_schema", "test_faketensor", "test_aot_dispatch_dynamic"]
+    for op, args in [
+        (torch.ops.colmax.maxsim.default, (Q, D, qm, dm, *opts, 0)),
+        (torch.ops.colmax.maxsim.default, (Q, D4, None, None, *opts, 0)),
+        (torch.ops.colmax.maxsim_pairs.default, (Q, D[:2], qm, dm[:2], *opts, 0)),
+        (torch.ops.colmax.maxsim_packed.default, (Qp, cu_q, Dp, cu_d, None, None, *opts, 0)),
+        (torch.ops.colmax.maxsim_packed_pairs.default,
+         (Qp, cu_q, Dp, cu_d, torch.tensor([1, 0]), torch.tensor([2, 2]), None, None, *opts,
+          0)),
+        (torch.ops.colmax.retrieve.default, (Q, D, None, 2, qm, dm, *opts)),
+    ]:
+        torch.library.opcheck(op, args, test_utils=tests)
+
+
+def test_compile_fullgraph_traces_the_operators():
+    c = ref.Cases(36)
+    Q, D = tensors(c.tokens(3, 5, 16), c.tokens(7, 9, 16))
+    dm = torch.from_numpy(c.mask(7, 9))
+
+    def scores_and_top(q, d, m):
+        s = colmax.maxsim(q, d, None, m, normalize=True, mask_mode="zero")
+        top = colmax.retrieve(q, d, 3, None, m)
+        return torch.softmax(s / 0.05, dim=-1), top
+
+    eager = scores_and_top(Q, D, dm)
+    torch._dynamo.reset()
+    compiled = torch.compile(scores_and_top, fullgraph=True, backend="aot_eager")
+    got = compiled(Q, D, dm)
+    torch.testing.assert_close(got[0], eager[0])
+    assert torch.equal(got[1][1], eager[1][1])
+    # Other shapes reuse or retrace the graph without breaking it.
+    Q2, D2 = tensors(c.tokens(2, 4, 16), c.tokens(5, 9, 16))
+    got2 = compiled(Q2, D2, dm[:5])
+    torch.testing.assert_close(got2[0], scores_and_top(Q2, D2, dm[:5])[0])
+
+
+def test_compile_inductor():
+    c = ref.Cases(37)
+    Q, D = tensors(c.tokens(2, 5, 16), c.tokens(4, 9, 16))
+    torch._dynamo.reset()
+    f = torch.compile(lambda q, d: colmax.maxsim(q, d).relu().sum(-1), fullgraph=True)
+    torch.testing.assert_close(f(Q, D), colmax.maxsim(Q, D).relu().sum(-1))
+
+
+# ---- autograd ---------------------------------------------------------------------------
+
+
+def naive(Q, D, q_mask, d_mask, mode, normalize):
+    """MaxSim with PyTorch autograd in float64: the gradient reference."""
+    Q, D = Q.double(), D.double()
+    if normalize:
+        Q = torch.nn.functional.normalize(Q, dim=-1)
+        D = torch.nn.functional.normalize(D, dim=-1)
+    sims = torch.einsum("qld,nsd->qnls", Q, D)
+    dm = d_mask[None, :, None, :]
+    if mode == "exclude":
+        sims = sims.masked_fill(~dm, float("-inf"))
+        best = sims.max(-1).values
+        best = torch.where(torch.isinf(best), torch.zeros_like(best), best)
+    else:
+        best = torch.where(dm, sims, torch.zeros_like(sims)).max(-1).values
+    return torch.where(q_mask[:, None, :], best, torch.zeros_like(best)).sum(-1)
+
+
+@pytest.mark.skipif(not colmax.has_backward(), reason="this build has no backward pass")
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("normalize", [False, True])
+def test_gradients_match_reference(mode, normalize):
+    c = ref.Cases(38)
+    Q, D = tensors(c.tokens(3, 6, 16), c.tokens(4, 12, 16))
+    qm, dm = torch.from_numpy(c.mask(3, 6)), torch.from_numpy(c.mask(4, 12))
+    weights = torch.randn(3, 4, dtype=torch.float64)
+    Q.requires_grad_(), D.requires_grad_()
+    (colmax.maxsim(Q, D, qm, dm, mask_mode=mode, normalize=normalize).double()
+     * weights).sum().backward()
+    Q64, D64 = Q.detach().double().requires_grad_(), D.detach().double().requires_grad_()
+    (naive(Q64, D64, qm, dm, mode, normalize) * weights).sum().backward()
+    torch.testing.assert_close(Q.grad.double(), Q64.grad, rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(D.grad.double(), D64.grad, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.skipif(colmax.has_backward(), reason="this build has the backward pass")
+def test_backward_without_native_support_says_so():
+    Q = torch.ones(1, 2, 4, requires_grad=True)
+    scores = colmax.maxsim(Q, torch.ones(2, 3, 4))
+    assert scores.grad_fn is not None
+    with pytest.raises(NotImplementedError, match="backward"):
+        scores.sum().backward()
+
+
+def test_no_grad_and_score_record_nothing():
+    Q = torch.randn(2, 3, 8, requires_grad=True)
+    D = torch.randn(4, 5, 8)
+    assert colmax.maxsim(Q, D).grad_fn is not None
+    with torch.no_grad():
+        assert colmax.maxsim(Q, D).grad_fn is None
+    assert colmax.MaxSimScorer().score(Q, D).grad_fn is None
+
+
+def test_maxsim_scorer():
+    c = ref.Cases(39)
+    Q, D = tensors(c.tokens(2, 5, 8), c.tokens(6, 7, 8))
+    scorer = colmax.MaxSimScorer(mask_pad_token=0)
+    assert isinstance(scorer, torch.nn.Module) and not list(scorer.parameters())
+    torch.testing.assert_close(scorer(Q, D), colmax.maxsim(Q, D, normalize=True))
+    q_ids = torch.tensor([[5, 6, 7, 0, 0], [1, 2, 3, 4, 5]])
+    d_ids = torch.randint(0, 3, (6, 7))
+    torch.testing.assert_close(scorer.forward_with_ids(Q, D, q_ids, d_ids),
+                               colmax.maxsim(Q, D, q_ids != 0, d_ids != 0, normalize=True))
+    s, i = scorer.retrieve(Q, D, top_k=2)
+    assert s.shape == i.shape == (2, 2)
+    with pytest.raises(ValueError, match="backward"):
+        colmax.MaxSimScorer(backward="sometimes")
