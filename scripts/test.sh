@@ -17,3 +17,6 @@ echo "== C++ tests (AddressSanitizer + UndefinedBehaviorSanitizer) =="
 cmake --preset asan >/dev/null
 cmake --build --preset asan -j "$jobs"
 ctest --preset asan -j "$jobs"
+
+echo "== Python tests =="
+scripts/test-python.sh
