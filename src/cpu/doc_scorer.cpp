@@ -58,7 +58,7 @@ void use_queries(const Plan& plan, Scratch& s, int64_t first, int64_t count) {
   s.has_group = true;
 }
 
-void score_document(const Plan& plan, Scratch& s, int64_t doc, float* scores) {
+void score_document(const Plan& plan, Scratch& s, int64_t doc, float* scores, int64_t next_doc) {
   const Problem& p = *plan.problem;
   const KernelSet& ks = *plan.kernels;
   const QueryGroup& g = s.group;
@@ -74,42 +74,71 @@ void score_document(const Plan& plan, Scratch& s, int64_t doc, float* scores) {
   std::fill(rmax, rmax + lanes, -std::numeric_limits<float>::infinity());
   std::fill(nan, nan + lanes, 0u);
 
-  const int64_t chunk = plan.chunk_rows;
-  if (s.rows.size() < size_t(chunk)) {
-    s.rows.resize(size_t(chunk));
+  // Rows are gathered into a window of chunk + lookahead pointers: the first `chunk` are
+  // folded, the rest (the next chunk's first rows) are prefetched while this chunk computes.
+  const int64_t chunk = plan.chunk_rows, lookahead = (kPrefetchTiles + 1) * ks.tile_rows;
+  if (s.rows.size() < size_t(chunk + lookahead)) {
+    s.rows.resize(size_t(chunk + lookahead));
     s.inv_norm.resize(size_t(chunk));
+    s.far_rows.resize(size_t(chunk));
   }
+  const int64_t next_len = next_doc >= 0 ? D.seq_length(next_doc) : 0;
+  const void** window = s.rows.data();
   float* converted =
       plan.convert_docs ? s.converted.reserve(size_t(chunk * plan.converted_stride)) : nullptr;
   const bool normalize = p.options.normalize;
   const int64_t len = D.seq_length(doc);
-  int64_t valid = 0, masked = 0;
-  for (int64_t j = 0; j < len;) {
-    int64_t n = 0;
+  int64_t valid = 0, masked = 0, held = 0, j = 0;
+  for (;;) {
+    // Fill the window with the next valid rows.
     if (D.mask == nullptr) {
-      n = std::min(chunk, len - j);
-      for (int64_t i = 0; i < n; ++i) s.rows[size_t(i)] = D.token(doc, j + i);
-      j += n;
+      const int64_t take = std::min(chunk + lookahead - held, len - j);
+      for (int64_t i = 0; i < take; ++i) window[held + i] = D.token(doc, j + i);
+      held += take;
+      j += take;
     } else {
-      for (; j < len && n < chunk; ++j) {
+      for (; j < len && held < chunk + lookahead; ++j) {
         if (D.valid(doc, j)) {
-          s.rows[size_t(n++)] = D.token(doc, j);
+          window[held++] = D.token(doc, j);
         } else {
           ++masked;
         }
       }
     }
-    if (n == 0) continue;
+    if (held == 0) break;
+    const int64_t n = std::min(held, chunk);
     valid += n;
-    if (converted != nullptr) {
-      ks.to_f32(D.dtype, s.rows.data(), n, D.dim, converted, plan.converted_stride);
-      for (int64_t i = 0; i < n; ++i) s.rows[size_t(i)] = converted + i * plan.converted_stride;
+    RowsView rows{window, nullptr, n, 0};
+    if (converted != nullptr) {  // the converted rows are in L1/L2 already: nothing to prefetch
+      ks.to_f32(D.dtype, window, n, D.dim, converted, plan.converted_stride);
+      for (int64_t i = 0; i < n; ++i) window[i] = converted + i * plan.converted_stride;
+    } else if (held > n) {
+      rows.ahead_count = held - n;
+    } else if (next_doc >= 0 && D.seq_length(next_doc) > 0) {
+      // The last chunk prefetches the next document's first rows (masked or not: only read).
+      const int64_t ahead = std::min<int64_t>(lookahead, D.seq_length(next_doc));
+      for (int64_t i = 0; i < ahead; ++i) window[n + i] = D.token(next_doc, i);
+      rows.ahead_count = ahead;
     }
-    if (normalize) ks.inv_norms(s.rows.data(), n, D.dim, s.inv_norm.data());
-    const RowsView rows{s.rows.data(), normalize ? s.inv_norm.data() : nullptr, n};
-    for (int64_t v = 0; v < vectors; v += plan.block_vectors) {
-      ks.fold(g.panels, v, std::min(v + plan.block_vectors, vectors), rows, rmax, nan);
+    // The next document's rows at the positions this chunk covers (masks ignored: they are
+    // only prefetched), so that the next document is in L2 when its turn comes.
+    const int64_t far0 = valid + masked - n;
+    rows.far_count = std::clamp<int64_t>(next_len - far0, 0, n);
+    for (int64_t i = 0; i < rows.far_count; ++i)
+      s.far_rows[size_t(i)] = D.token(next_doc, far0 + i);
+    rows.far = s.far_rows.data();
+    if (normalize) {
+      ks.inv_norms(window, n, D.dim, s.inv_norm.data());
+      rows.inv_norm = s.inv_norm.data();
     }
+    if (vectors > 0) {
+      for (int64_t v = 0; v < vectors; v += plan.block_vectors) {
+        ks.fold(g.panels, v, std::min(v + plan.block_vectors, vectors), rows, rmax, nan);
+      }
+    }
+    // Slide the look-ahead rows to the front.
+    held -= n;
+    for (int64_t i = 0; i < held; ++i) window[i] = window[n + i];
   }
 
   const bool zero_floor = p.options.mask_mode == MaskMode::zero && masked > 0;

@@ -37,7 +37,7 @@ Plan make_plan(const Problem& p);
 struct Scratch {
   QueryGroup group;
   bool has_group = false;
-  std::vector<const void*> rows;
+  std::vector<const void*> rows, far_rows;
   std::vector<float> inv_norm;
   AlignedBuffer<float> converted, rmax;
   AlignedBuffer<uint32_t> nan;
@@ -47,6 +47,8 @@ struct Scratch {
 void use_queries(const Plan& plan, Scratch& s, int64_t first, int64_t count);
 
 // scores[i] = MaxSim of query s.group.first + i with document `doc`, for i < s.group.count.
-void score_document(const Plan& plan, Scratch& s, int64_t doc, float* scores);
+// `next_doc` (or -1) is the document this thread scores next: its first rows are prefetched.
+void score_document(const Plan& plan, Scratch& s, int64_t doc, float* scores,
+                    int64_t next_doc = -1);
 
 }  // namespace colmax::detail::cpu

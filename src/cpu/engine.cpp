@@ -66,7 +66,7 @@ void run_cross(const Plan& plan, int threads) {
     cpu::use_queries(plan, s, g.first, g.count);
     std::vector<float> scores(size_t(g.count));
     for (int64_t d = d0; d < d1; ++d) {
-      cpu::score_document(plan, s, d, scores.data());
+      cpu::score_document(plan, s, d, scores.data(), d + 1 < d1 ? d + 1 : -1);
       for (int64_t i = 0; i < g.count; ++i)
         *p.out_at((g.first + i) * p.out_cols + d) = scores[size_t(i)];
     }
@@ -88,8 +88,10 @@ void run_single_query(const Plan& plan, int threads) {
       int64_t qi = 0, di = 0;
       p.pair_at(o, qi, di);
       cpu::use_queries(plan, s, qi, 1);
+      int64_t next_q = -1, next_d = -1;
+      if (o + 1 < o1) p.pair_at(o + 1, next_q, next_d);
       float score = 0;
-      cpu::score_document(plan, s, di, &score);
+      cpu::score_document(plan, s, di, &score, next_d);
       *p.out_at(o) = score;
     }
   });
@@ -137,7 +139,7 @@ void cpu_topk(const Problem& p, const TopK& t) {
       for (auto& h : heaps) h.reset(t.k);
       std::vector<float> scores(size_t(g.count));
       for (int64_t d = 0; d < nd; ++d) {
-        cpu::score_document(plan, s, d, scores.data());
+        cpu::score_document(plan, s, d, scores.data(), d + 1 < nd ? d + 1 : -1);
         for (int64_t i = 0; i < g.count; ++i) heaps[size_t(i)].push(scores[size_t(i)], d);
       }
       for (int64_t i = 0; i < g.count; ++i) {
@@ -166,7 +168,7 @@ void cpu_topk(const Problem& p, const TopK& t) {
       auto& hs = heaps[size_t(slot)];
       const int64_t d1 = std::min(nd, (b + 1) * per_block);
       for (int64_t d = b * per_block; d < d1; ++d) {
-        cpu::score_document(plan, s, d, sc);
+        cpu::score_document(plan, s, d, sc, d + 1 < d1 ? d + 1 : -1);
         for (int64_t i = 0; i < g.count; ++i) hs[size_t(i)].push(sc[i], d);
       }
     });

@@ -34,11 +34,23 @@ struct PanelsView {
   int64_t vectors = 0;  // lane vectors in the group
 };
 
+// A kernel prefetches the rows this many tiles ahead of the tile it computes: far enough
+// for memory latency to hide behind the tile's arithmetic.
+inline constexpr int kPrefetchTiles = 2;
+
 // Rows of one document chunk, in the kernel's format, valid tokens only.
 struct RowsView {
+  // count rows to fold, then ahead_count rows that come next (the next chunk or document),
+  // which are only prefetched
   const void* const* rows = nullptr;
-  const float* inv_norm = nullptr;  // per row, or nullptr: similarities are scaled by it
+  const float* inv_norm = nullptr;  // per folded row, or nullptr: similarities are scaled by it
   int64_t count = 0;
+  int64_t ahead_count = 0;
+  // Rows of the next document, row i prefetched into L2 by the tile that folds row i: any
+  // readable rows whose elements are no wider than the kernel's (the lines of a kernel-format
+  // row cover them).
+  const void* const* far = nullptr;
+  int64_t far_count = 0;
 };
 
 struct KernelSet {

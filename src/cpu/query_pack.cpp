@@ -3,10 +3,39 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "core/scalar.hpp"
 
 namespace colmax::detail::cpu {
+namespace {
+
+// One token row as fp32 (exact for every input dtype).
+void load_row(const std::byte* x, DType dtype, int64_t dim, float* out) {
+  switch (dtype) {
+    case DType::float32:
+      std::memcpy(out, x, size_t(dim) * 4);
+      return;
+    case DType::bfloat16:
+      for (int64_t k = 0; k < dim; ++k) {
+        uint16_t h;
+        std::memcpy(&h, x + 2 * k, 2);
+        out[k] = bf16_to_float(h);
+      }
+      return;
+    case DType::float16:
+      for (int64_t k = 0; k < dim; ++k) {
+        uint16_t h;
+        std::memcpy(&h, x + 2 * k, 2);
+        out[k] = half_to_float(h);
+      }
+      return;
+    default:
+      for (int64_t k = 0; k < dim; ++k) out[k] = load_as_float(x + k * dtype_size(dtype), dtype);
+  }
+}
+
+}  // namespace
 
 int64_t valid_tokens(const SeqSet& s, int64_t i) {
   const int64_t len = s.seq_length(i);
@@ -44,28 +73,32 @@ void pack_queries(const SeqSet& q, int64_t first, int64_t count, bool normalize,
   std::memset(out, 0, bytes);  // padding lanes and the partner of an odd last element are 0
   g.inv_norm.assign(normalize ? size_t(lanes) : 0, 1.0f);
 
-  const int in_elem = dtype_size(q.dtype);
+  std::vector<float> row(static_cast<size_t>(dim));
   int64_t lane = 0;
   for (int64_t i = 0; i < count; ++i) {
     const int64_t len = q.seq_length(first + i);
     for (int64_t j = 0; j < len; ++j) {
       if (!q.valid(first + i, j)) continue;
-      const std::byte* row = q.token(first + i, j);
-      double norm2 = 0;
-      for (int64_t k = 0; k < dim; ++k) {
-        const std::byte* x = row + k * in_elem;
-        const int64_t at = panel_offset(ks, ksteps, vectors, lane, k);
-        if (bf16) {  // bf16 panels only serve bf16 queries: copy the bits
-          std::memcpy(out + size_t(at) * 2, x, 2);
-        } else {
-          const float f = load_as_float(x, q.dtype);
-          std::memcpy(out + size_t(at) * 4, &f, 4);
+      const std::byte* x = q.token(first + i, j);
+      load_row(x, q.dtype, dim, row.data());
+      // Lane `lane` of its panel: element k sits at base + (k / P) * step + k % P.
+      const int64_t base = panel_offset(ks, ksteps, vectors, lane, 0);
+      const int64_t step = panel_offset(ks, ksteps, vectors, lane, P) - base;
+      if (bf16) {  // bf16 panels only serve bf16 queries: copy the bits
+        auto* dst = reinterpret_cast<uint16_t*>(out);
+        for (int64_t k = 0; k < dim; ++k) {
+          std::memcpy(&dst[base + (k / 2) * step + (k & 1)], x + 2 * k, 2);
         }
-        const double d = load_as_double(x, q.dtype);
-        norm2 += d * d;
+      } else {
+        auto* dst = reinterpret_cast<float*>(out);
+        for (int64_t k = 0; k < dim; ++k) dst[base + k * step] = row[size_t(k)];
       }
-      // As the reference: a zero (or NaN) row is left as it is.
-      if (normalize && norm2 > 0) g.inv_norm[size_t(lane)] = float(1.0 / std::sqrt(norm2));
+      if (normalize) {
+        double norm2 = 0;
+        for (float v : row) norm2 += double(v) * double(v);
+        // As the reference: a zero (or NaN) row is left as it is.
+        if (norm2 > 0) g.inv_norm[size_t(lane)] = float(1.0 / std::sqrt(norm2));
+      }
       ++lane;
     }
   }
