@@ -16,7 +16,7 @@ NpyArray array(NpyType type, std::vector<int64_t> shape, std::vector<T> values) 
   a.type = type;
   a.shape = std::move(shape);
   a.data.resize(values.size() * sizeof(T));
-  std::memcpy(a.data.data(), values.data(), a.data.size());
+  if (!values.empty()) std::memcpy(a.data.data(), values.data(), a.data.size());
   return a;
 }
 
