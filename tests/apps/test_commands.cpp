@@ -190,6 +190,33 @@ TEST_F(Commands, TopkMatchesTheLibrary) {
   }
 }
 
+TEST_F(Commands, EmptyInputsGiveEmptyOrZeroOutputs) {
+  save(dir.file("d0.npy"), NpyType::float32, {0, ld, dim}, std::vector<float>{});
+  save(dir.file("q0.npy"), NpyType::float32, {0, lq, dim}, std::vector<float>{});
+  save(dir.file("dl0.npy"), NpyType::float32, {2, 0, dim}, std::vector<float>{});
+  ASSERT_EQ(run_cli({"score", "--queries", dir.file("q.npy"), "--docs", dir.file("d0.npy"), "--out",
+                     dir.file("s.npy")})
+                .code,
+            0);
+  EXPECT_TRUE(read_scores("s.npy", {nq, 0}).empty());
+  ASSERT_EQ(run_cli({"score", "--queries", dir.file("q0.npy"), "--docs", dir.file("d.npy"), "--out",
+                     dir.file("s.npy")})
+                .code,
+            0);
+  EXPECT_TRUE(read_scores("s.npy", {0, nd}).empty());
+  ASSERT_EQ(run_cli({"score", "--queries", dir.file("q.npy"), "--docs", dir.file("dl0.npy"),
+                     "--out", dir.file("s.npy")})
+                .code,
+            0);
+  EXPECT_EQ(read_scores("s.npy", {nq, 2}), std::vector<float>(size_t(nq * 2), 0.0f));
+  ASSERT_EQ(run_cli({"topk", "--queries", dir.file("q.npy"), "--docs", dir.file("d0.npy"), "--k",
+                     "3", "--out-scores", dir.file("ts.npy"), "--out-indices", dir.file("ti.npy"),
+                     "--progress", "plain"})
+                .code,
+            0);
+  EXPECT_TRUE(read_scores("ts.npy", {nq, 0}).empty());
+}
+
 // Runs `args`, expects `code` and a message on stderr containing each of `parts`.
 void expect_failure(const std::vector<std::string>& args, int code,
                     const std::vector<std::string>& parts) {
@@ -231,6 +258,7 @@ TEST_F(Commands, InputErrorsNameTheFileAndTheExpectation) {
                  1, {"cannot write"});
   if (!cuda_built()) {
     expect_failure(score_args({"--device", "cuda"}), 1, {"built without CUDA"});
+    expect_failure({"demo", "--device", "cuda"}, 1, {"colmax demo: error: ", "built without CUDA"});
   }
 }
 

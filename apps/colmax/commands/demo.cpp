@@ -227,7 +227,7 @@ int demo_command(std::span<const std::string> argv, Streams io) {
 
   // 5. The naive baseline on a subset, extrapolated.
   const NaiveTiming naive = time_naive(arena, v, corpus, queries, c, options);
-  io.out << "naive    similarity matrix per pair in memory, then max + sum (" << c.threads
+  io.out << "naive    similarity matrix per pair in memory, then max + sum (CPU, " << c.threads
          << " threads): " << duration(naive.seconds) << " for " << naive.queries << " queries x "
          << grouped(naive.docs) << " documents, agrees with colmax to "
          << scientific(naive.max_rel_diff) << "\n"
