@@ -253,7 +253,7 @@ def host_overhead(torch, device, repeats):
         "native binding (output preallocated)":
             lambda: _C.maxsim(Q, D, out, None, None, 0, False, 0, 0, 1, stream),
         "torch.ops.colmax.maxsim (autograd / compile path)":
-            lambda: torch.ops.colmax.maxsim(Q, D, None, None, 0, False, 0, 0, 1, 0),
+            lambda: torch.ops.colmax.maxsim(Q, D, None, None, 0, False, 0, 0, 1),
         "torch.empty (for scale)": lambda: torch.empty(1, 4, device=device),
     }
     result = {}

@@ -55,7 +55,7 @@ def set_num_threads(threads: int) -> None:
 
 def has_backward() -> bool:
     """Whether this build has the native MaxSim backward pass (gradients in PyTorch)."""
-    return hasattr(_C, "maxsim_backward")
+    return hasattr(_C, "train_forward")
 
 
 def __getattr__(name):

@@ -24,6 +24,14 @@ def _ops():
     return _torch_ops
 
 
+def _train(layout, Q, D, cu_q, cu_d, pair_q, pair_d, q_mask, d_mask, opts, backward):
+    """Differentiable scores (PyTorch inputs that require grad)."""
+    from . import _backward
+
+    return _backward.train(layout, Q, D, cu_q, cu_d, pair_q, pair_d, q_mask, d_mask, opts,
+                           _options.backward_strategy(backward))
+
+
 def _run(fw, native, shape, like, arrays, opts):
     """Allocate out like `like`, let the native function fill it, hand it back."""
     out = fw.empty(shape, "float32", like)
@@ -64,9 +72,10 @@ def maxsim(Q, D, q_mask=None, d_mask=None, *, normalize=False, backward=None,
         ops = _ops()
         if ops.direct(Q, D):
             out = ops.maxsim_impl(Q, D, q_mask, d_mask, *opts)
+        elif ops.needs_grad(Q, D):
+            out = _train("padded", Q, D, None, None, None, None, q_mask, d_mask, opts, backward)
         else:
-            out = ops.maxsim_op(Q, D, q_mask, d_mask, *opts,
-                                _options.backward_strategy(backward))
+            out = ops.maxsim_op(Q, D, q_mask, d_mask, *opts)
     else:
         out = _run(fw, _C.maxsim, _shapes.cross(Q, D), Q, (Q, D, q_mask, d_mask), opts)
     if q_single and d_single:
@@ -87,7 +96,9 @@ def maxsim_pairs(Q, D, q_mask=None, d_mask=None, *, normalize=False, backward=No
         ops = _ops()
         if ops.direct(Q, D):
             return ops.pairs_impl(Q, D, q_mask, d_mask, *opts)
-        return ops.pairs_op(Q, D, q_mask, d_mask, *opts, _options.backward_strategy(backward))
+        if ops.needs_grad(Q, D):
+            return _train("pairs", Q, D, None, None, None, None, q_mask, d_mask, opts, backward)
+        return ops.pairs_op(Q, D, q_mask, d_mask, *opts)
     return _run(fw, _C.maxsim_pairs, _shapes.pairs(Q, D), Q, (Q, D, q_mask, d_mask), opts)
 
 
@@ -109,7 +120,10 @@ def maxsim_varlen(Q_packed, D_packed, cu_seqlens_q, cu_seqlens_d, max_seqlen_q=N
         ops = _ops()
         if ops.direct(Q_packed, D_packed):
             return ops.packed_impl(*args, *opts)
-        return ops.packed_op(*args, *opts, _options.backward_strategy(backward))
+        if ops.needs_grad(Q_packed, D_packed):
+            return _train("packed", Q_packed, D_packed, cu_seqlens_q, cu_seqlens_d, None, None,
+                          q_mask, d_mask, opts, backward)
+        return ops.packed_op(*args, *opts)
     return _run(fw, _C.maxsim_packed, _shapes.packed(cu_seqlens_q, cu_seqlens_d), Q_packed,
                 args, opts)
 
@@ -130,7 +144,10 @@ def maxsim_packed_pairs(Q_packed, D_packed, cu_seqlens_q, cu_seqlens_d, pair_q_i
         ops = _ops()
         if ops.direct(Q_packed, D_packed):
             return ops.packed_pairs_impl(*args, *opts)
-        return ops.packed_pairs_op(*args, *opts, _options.backward_strategy(backward))
+        if ops.needs_grad(Q_packed, D_packed):
+            return _train("packed_pairs", Q_packed, D_packed, cu_seqlens_q, cu_seqlens_d,
+                          pair_q_idx, pair_d_idx, q_mask, d_mask, opts, backward)
+        return ops.packed_pairs_op(*args, *opts)
     return _run(fw, _C.maxsim_packed_pairs, _shapes.pair_list(pair_q_idx), Q_packed, args,
                 opts)
 

@@ -1,9 +1,9 @@
-"""PyTorch operators: torch.library custom ops with fake (meta) implementations and autograd.
+"""PyTorch operators for scoring: torch.library custom ops with fake (meta) implementations.
 
 Every layout is one operator in the `colmax` namespace (torch.ops.colmax.*), so
 torch.compile(fullgraph=True) traces through them and CUDA graphs capture them. Work runs on
 the current CUDA stream of the input's device. Options travel as the integer codes of
-colmax._options.
+colmax._options. Calls that need gradients go through colmax._backward instead.
 
 Eager calls that need no gradient skip the dispatcher and call the native function
 directly: same result, less per-call overhead.
@@ -23,7 +23,7 @@ from . import _C, _backward, _shapes
 _C.register_torch(torch.Tensor, [
     (torch.float32, 0), (torch.float16, 1), (torch.bfloat16, 2), (torch.float64, 3),
     (torch.bool, 4), (torch.uint8, 5), (torch.int8, 6), (torch.int32, 7), (torch.int64, 8),
-])
+] + ([(torch.int16, 9)] if _backward.available() else []))  # int16: saved winners
 
 _raw_stream = getattr(torch._C, "_cuda_getCurrentRawStream", None)
 _transforms_active = getattr(torch._C, "_are_functorch_transforms_active", lambda: False)
@@ -36,6 +36,10 @@ def _stream(t: Tensor) -> int:
     if _raw_stream is not None:
         return _raw_stream(t.device.index)
     return torch.cuda.current_stream(t.device).cuda_stream
+
+
+def needs_grad(*tensors: Tensor) -> bool:
+    return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
 
 
 def direct(*tensors: Tensor) -> bool:
@@ -96,7 +100,7 @@ def retrieve_impl(Q, D, cu_d, k, q_mask, d_mask, mask_mode, normalize, fp32_prec
 @torch.library.custom_op("colmax::maxsim", mutates_args=())
 def maxsim_op(Q: Tensor, D: Tensor, q_mask: Optional[Tensor], d_mask: Optional[Tensor],
               mask_mode: int, normalize: bool, fp32_precision: int, backend: int,
-              num_threads: int, backward: int) -> Tensor:
+              num_threads: int) -> Tensor:
     return maxsim_impl(Q, D, q_mask, d_mask, mask_mode, normalize, fp32_precision, backend,
                        num_threads)
 
@@ -109,7 +113,7 @@ def _(Q, D, q_mask, d_mask, *options):
 @torch.library.custom_op("colmax::maxsim_pairs", mutates_args=())
 def pairs_op(Q: Tensor, D: Tensor, q_mask: Optional[Tensor], d_mask: Optional[Tensor],
              mask_mode: int, normalize: bool, fp32_precision: int, backend: int,
-             num_threads: int, backward: int) -> Tensor:
+             num_threads: int) -> Tensor:
     return pairs_impl(Q, D, q_mask, d_mask, mask_mode, normalize, fp32_precision, backend,
                       num_threads)
 
@@ -122,8 +126,7 @@ def _(Q, D, q_mask, d_mask, *options):
 @torch.library.custom_op("colmax::maxsim_packed", mutates_args=())
 def packed_op(Q: Tensor, cu_seqlens_q: Tensor, D: Tensor, cu_seqlens_d: Tensor,
               q_mask: Optional[Tensor], d_mask: Optional[Tensor], mask_mode: int,
-              normalize: bool, fp32_precision: int, backend: int, num_threads: int,
-              backward: int) -> Tensor:
+              normalize: bool, fp32_precision: int, backend: int, num_threads: int) -> Tensor:
     return packed_impl(Q, cu_seqlens_q, D, cu_seqlens_d, q_mask, d_mask, mask_mode, normalize,
                        fp32_precision, backend, num_threads)
 
@@ -137,8 +140,7 @@ def _(Q, cu_q, D, cu_d, q_mask, d_mask, *options):
 def packed_pairs_op(Q: Tensor, cu_seqlens_q: Tensor, D: Tensor, cu_seqlens_d: Tensor,
                     pair_q: Tensor, pair_d: Tensor, q_mask: Optional[Tensor],
                     d_mask: Optional[Tensor], mask_mode: int, normalize: bool,
-                    fp32_precision: int, backend: int, num_threads: int,
-                    backward: int) -> Tensor:
+                    fp32_precision: int, backend: int, num_threads: int) -> Tensor:
     return packed_pairs_impl(Q, cu_seqlens_q, D, cu_seqlens_d, pair_q, pair_d, q_mask, d_mask,
                              mask_mode, normalize, fp32_precision, backend, num_threads)
 
@@ -161,47 +163,3 @@ def retrieve_op(Q: Tensor, D: Tensor, cu_seqlens_d: Optional[Tensor], k: int,
 def _(Q, D, cu_d, k, q_mask, d_mask, *options):
     shape = _shapes.topk(Q, D, cu_d, torch.sym_min(max(k, 0), _shapes.num_documents(D, cu_d)))
     return Q.new_empty(shape, dtype=torch.float32), Q.new_empty(shape, dtype=torch.int64)
-
-
-# ---- autograd: every forward layout hands its gradient to colmax._backward ----------------
-# Forward inputs, by layout, are (Q, D, masks, options) or
-# (Q, cu_q, D, cu_d[, pair_q, pair_d], masks, options); the options end with the backward
-# strategy, which only the backward reads.
-
-_LAYOUTS = {
-    # layout: (index of Q, index of D, indices of (cu_q, cu_d, pair_q, pair_d) or None, masks)
-    "padded": (0, 1, (None, None, None, None), (2, 3)),
-    "pairs": (0, 1, (None, None, None, None), (2, 3)),
-    "packed": (0, 2, (1, 3, None, None), (4, 5)),
-    "packed_pairs": (0, 2, (1, 3, 4, 5), (6, 7)),
-}
-
-
-def _register_autograd(op, layout: str, num_inputs: int):
-    iq, id_, index, (imq, imd) = _LAYOUTS[layout]
-
-    def setup_context(ctx, inputs, output):
-        pick = lambda i: None if i is None else inputs[i]  # noqa: E731
-        ctx.save_for_backward(inputs[iq], inputs[id_], inputs[imq], inputs[imd],
-                              *(pick(i) for i in index))
-        # (mask_mode, normalize, fp32_precision, backend, num_threads, backward strategy)
-        ctx.options = inputs[imd + 1:]
-
-    def backward(ctx, grad):
-        Q, D, q_mask, d_mask, cu_q, cu_d, pair_q, pair_d = ctx.saved_tensors
-        need_q, need_d = ctx.needs_input_grad[iq], ctx.needs_input_grad[id_]
-        grad_q, grad_d = _backward.maxsim_backward(
-            layout, grad, Q, D, q_mask, d_mask, cu_q, cu_d, pair_q, pair_d, ctx.options,
-            need_q, need_d)
-        grads = [None] * num_inputs
-        grads[iq] = grad_q if need_q else None
-        grads[id_] = grad_d if need_d else None
-        return tuple(grads)
-
-    op.register_autograd(backward, setup_context=setup_context)
-
-
-_register_autograd(maxsim_op, "padded", 10)
-_register_autograd(pairs_op, "pairs", 10)
-_register_autograd(packed_op, "packed", 12)
-_register_autograd(packed_pairs_op, "packed_pairs", 14)

@@ -5,7 +5,8 @@
 
 namespace colmax::python {
 
-void bind_forward(nanobind::module_& m);  // bind_maxsim.cpp
-void bind_runtime(nanobind::module_& m);  // bind_runtime.cpp
+void bind_forward(nanobind::module_& m);   // bind_maxsim.cpp
+void bind_runtime(nanobind::module_& m);   // bind_runtime.cpp
+void bind_backward(nanobind::module_& m);  // bind_backward.cpp (training, when built)
 
 }  // namespace colmax::python

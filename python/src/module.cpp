@@ -26,4 +26,5 @@ NB_MODULE(_C, m) {
 
   colmax::python::bind_forward(m);
   colmax::python::bind_runtime(m);
+  colmax::python::bind_backward(m);
 }

@@ -116,7 +116,7 @@ def test_compile_with_cuda_graphs():
 
 def test_opcheck_on_cuda():
     Q, D, qm, dm = inputs(7, nq=2, nd=3, lq=5, ld=9, dim=16)
-    torch.library.opcheck(torch.ops.colmax.maxsim.default, (Q, D, qm, dm, 1, True, 0, 0, 0, 0),
+    torch.library.opcheck(torch.ops.colmax.maxsim.default, (Q, D, qm, dm, 1, True, 0, 0, 0),
                           test_utils=["test_schema", "test_faketensor",
                                       "test_aot_dispatch_dynamic"])
 

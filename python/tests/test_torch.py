@@ -69,7 +69,7 @@ def test_direct_path_and_operator_agree():
     c = ref.Cases(32)
     Q, D = tensors(c.tokens(2, 5, 8), c.tokens(3, 6, 8))
     direct = colmax.maxsim(Q, D)
-    via_op = torch.ops.colmax.maxsim(Q, D, None, None, 0, False, 0, 0, 0, 0)
+    via_op = torch.ops.colmax.maxsim(Q, D, None, None, 0, False, 0, 0, 0)
     assert torch.equal(direct, via_op)
 
 
@@ -122,13 +122,12 @@ def test_opcheck_every_operator():
     Qp, Dp = tensors(c.tokens(10, 8), c.tokens(18, 8))
     tests = ["test_schema", "test_faketensor", "test_aot_dispatch_dynamic"]
     for op, args in [
-        (torch.ops.colmax.maxsim.default, (Q, D, qm, dm, *opts, 0)),
-        (torch.ops.colmax.maxsim.default, (Q, D4, None, None, *opts, 0)),
-        (torch.ops.colmax.maxsim_pairs.default, (Q, D[:2], qm, dm[:2], *opts, 0)),
-        (torch.ops.colmax.maxsim_packed.default, (Qp, cu_q, Dp, cu_d, None, None, *opts, 0)),
+        (torch.ops.colmax.maxsim.default, (Q, D, qm, dm, *opts)),
+        (torch.ops.colmax.maxsim.default, (Q, D4, None, None, *opts)),
+        (torch.ops.colmax.maxsim_pairs.default, (Q, D[:2], qm, dm[:2], *opts)),
+        (torch.ops.colmax.maxsim_packed.default, (Qp, cu_q, Dp, cu_d, None, None, *opts)),
         (torch.ops.colmax.maxsim_packed_pairs.default,
-         (Qp, cu_q, Dp, cu_d, torch.tensor([1, 0]), torch.tensor([2, 2]), None, None, *opts,
-          0)),
+         (Qp, cu_q, Dp, cu_d, torch.tensor([1, 0]), torch.tensor([2, 2]), None, None, *opts)),
         (torch.ops.colmax.retrieve.default, (Q, D, None, 2, qm, dm, *opts)),
     ]:
         torch.library.opcheck(op, args, test_utils=tests)
@@ -167,47 +166,170 @@ def test_compile_inductor():
 # ---- autograd ---------------------------------------------------------------------------
 
 
-def naive(Q, D, q_mask, d_mask, mode, normalize):
-    """MaxSim with PyTorch autograd in float64: the gradient reference."""
-    Q, D = Q.double(), D.double()
+def naive_score(q, d, qm, dm, mode, normalize):
+    """One pair's MaxSim with PyTorch autograd in float64: the gradient reference."""
+    q, d = q.double(), d.double()
     if normalize:
-        Q = torch.nn.functional.normalize(Q, dim=-1)
-        D = torch.nn.functional.normalize(D, dim=-1)
-    sims = torch.einsum("qld,nsd->qnls", Q, D)
-    dm = d_mask[None, :, None, :]
+        q = torch.nn.functional.normalize(q, dim=-1)
+        d = torch.nn.functional.normalize(d, dim=-1)
+    sims = q @ d.T
+    dm = torch.ones(d.shape[0], dtype=torch.bool) if dm is None else dm.bool()
+    qm = torch.ones(q.shape[0], dtype=torch.bool) if qm is None else qm.bool()
     if mode == "exclude":
-        sims = sims.masked_fill(~dm, float("-inf"))
-        best = sims.max(-1).values
-        best = torch.where(torch.isinf(best), torch.zeros_like(best), best)
+        if not dm.any():
+            return sims.sum() * 0
+        best = sims[:, dm].max(-1).values
     else:
         best = torch.where(dm, sims, torch.zeros_like(sims)).max(-1).values
-    return torch.where(q_mask[:, None, :], best, torch.zeros_like(best)).sum(-1)
+    return best[qm].sum()
 
 
-@pytest.mark.skipif(not colmax.has_backward(), reason="this build has no backward pass")
+def leaves(*tensors, dtype=torch.float32):
+    return [t.detach().to(dtype).requires_grad_() for t in tensors]
+
+
+def check_gradients(colmax_fn, naive_fn, inputs, dtype=torch.float32):
+    """colmax's gradients of a random weighting of the scores against PyTorch float64."""
+    got_in = leaves(*inputs, dtype=dtype)
+    scores = colmax_fn(*got_in)
+    weights = torch.randn(scores.shape, generator=torch.Generator().manual_seed(1),
+                          dtype=torch.float64)
+    (scores.double() * weights).sum().backward()
+    want_in = leaves(*inputs, dtype=torch.float64)
+    (naive_fn(*want_in) * weights).sum().backward()
+    tol = {torch.float32: 1e-4, torch.bfloat16: 2e-2}[dtype]
+    for got, want in zip(got_in, want_in):
+        assert got.grad.dtype == dtype
+        torch.testing.assert_close(got.grad.double(), want.grad, rtol=tol, atol=tol)
+
+
+needs_backward = pytest.mark.skipif(not colmax.has_backward(),
+                                    reason="this build has no backward pass")
+
+
+@needs_backward
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("normalize", [False, True])
-def test_gradients_match_reference(mode, normalize):
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_gradients_cross_and_candidates(mode, normalize, dtype):
     c = ref.Cases(38)
-    Q, D = tensors(c.tokens(3, 6, 16), c.tokens(4, 12, 16))
-    qm, dm = torch.from_numpy(c.mask(3, 6)), torch.from_numpy(c.mask(4, 12))
-    weights = torch.randn(3, 4, dtype=torch.float64)
+    Q, D, D4 = tensors(c.tokens(3, 6, 16), c.tokens(4, 12, 16), c.tokens(3, 2, 12, 16))
+    qm, dm, dm4 = (torch.from_numpy(m) for m in (c.mask(3, 6), c.mask(4, 12), c.mask(3, 2, 12)))
+    kw = dict(mask_mode=mode, normalize=normalize)
+
+    def naive_cross(q, d):
+        return torch.stack([torch.stack([naive_score(q[i], d[j], qm[i], dm[j], mode, normalize)
+                                         for j in range(len(d))]) for i in range(len(q))])
+
+    check_gradients(lambda q, d: colmax.maxsim(q, d, qm, dm, **kw), naive_cross, (Q, D), dtype)
+
+    def naive_kd(q, d):
+        return torch.stack([torch.stack([naive_score(q[i], d[i, j], qm[i], dm4[i, j], mode,
+                                                     normalize) for j in range(2)])
+                            for i in range(3)])
+
+    check_gradients(lambda q, d: colmax.maxsim(q, d, qm, dm4, **kw), naive_kd, (Q, D4), dtype)
+
+
+@needs_backward
+@pytest.mark.parametrize("mode", MODES)
+def test_gradients_pairs_and_packed(mode):
+    c = ref.Cases(39)
+    Q, D = tensors(c.tokens(3, 5, 8), c.tokens(3, 9, 8))
+    qm, dm = torch.from_numpy(c.mask(3, 5)), torch.from_numpy(c.mask(3, 9))
+
+    def naive_pairs(q, d):
+        return torch.stack([naive_score(q[b], d[b], qm[b], dm[b], mode, True) for b in range(3)])
+
+    check_gradients(lambda q, d: colmax.maxsim_pairs(q, d, qm, dm, mask_mode=mode,
+                                                     normalize=True), naive_pairs, (Q, D))
+
+    cu_q, cu_d = torch.tensor([0, 4, 4, 11]), torch.tensor([0, 6, 20, 23])
+    Qp, Dp = tensors(c.tokens(11, 8), c.tokens(23, 8))
+    qmp, dmp = torch.from_numpy(c.mask(11, empty_rows=False)), torch.from_numpy(c.mask(23))
+
+    def seq(x, cu, i):
+        return x[cu[i]:cu[i + 1]]
+
+    def naive_packed(q, d):
+        return torch.stack([torch.stack([
+            naive_score(seq(q, cu_q, i), seq(d, cu_d, j), seq(qmp, cu_q, i), seq(dmp, cu_d, j),
+                        mode, False) for j in range(3)]) for i in range(3)])
+
+    check_gradients(lambda q, d: colmax.maxsim_varlen(q, d, cu_q, cu_d, q_mask=qmp, d_mask=dmp,
+                                                      mask_mode=mode), naive_packed, (Qp, Dp))
+    pq, pd = torch.tensor([2, 0, 2, 1]), torch.tensor([1, 1, 0, 2])
+
+    def naive_pair_list(q, d):
+        return torch.stack([naive_score(seq(q, cu_q, i), seq(d, cu_d, j), seq(qmp, cu_q, i),
+                                        seq(dmp, cu_d, j), mode, False)
+                            for i, j in zip(pq.tolist(), pd.tolist())])
+
+    check_gradients(lambda q, d: colmax.maxsim_packed_pairs(q, d, cu_q, cu_d, pq, pd,
+                                                            q_mask=qmp, d_mask=dmp,
+                                                            mask_mode=mode),
+                    naive_pair_list, (Qp, Dp))
+
+
+@needs_backward
+def test_gradient_of_a_tie_goes_to_the_first_maximum():
+    Q = torch.tensor([[[1.0, 0.0]]], requires_grad=True)
+    D = torch.tensor([[[0.5, 0.0], [1.0, 0.0], [1.0, 0.0]]], requires_grad=True)
+    colmax.maxsim(Q, D).sum().backward()
+    torch.testing.assert_close(D.grad[0], torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 0.0]]))
+    torch.testing.assert_close(Q.grad[0], torch.tensor([[1.0, 0.0]]))
+
+
+@needs_backward
+def test_deterministic_strategy_and_only_what_is_needed():
+    c = ref.Cases(40)
+    Q, D = tensors(c.tokens(4, 8, 32), c.tokens(9, 40, 32))
+    grads = []
+    for strategy in ("deterministic", "deterministic", "lowmem", "fast", "auto"):
+        d = D.clone().requires_grad_()
+        colmax.maxsim(Q, d, normalize=True, backward=strategy).sum().backward()
+        grads.append(d.grad)
+    assert all(torch.equal(g, grads[0]) for g in grads[1:3])
+    torch.testing.assert_close(grads[3], grads[0])
+    q = Q.clone().requires_grad_()
+    colmax.maxsim(q, D).sum().backward()  # D needs no gradient
+    assert q.grad is not None and D.grad is None
+
+
+@needs_backward
+def test_compile_traces_forward_and_backward():
+    c = ref.Cases(41)
+    Q, D = tensors(c.tokens(3, 5, 16), c.tokens(6, 9, 16))
+    dm = torch.from_numpy(c.mask(6, 9))
+
+    def loss_fn(q, d):
+        s = colmax.maxsim(q, d, None, dm, normalize=True)
+        return torch.nn.functional.cross_entropy(s / 0.05, torch.arange(3))
+
+    eager = [t.clone().requires_grad_() for t in (Q, D)]
+    loss_fn(*eager).backward()
+    torch._dynamo.reset()
+    compiled = [t.clone().requires_grad_() for t in (Q, D)]
+    torch.compile(loss_fn, fullgraph=True, backend="aot_eager")(*compiled).backward()
+    for a, b in zip(compiled, eager):
+        torch.testing.assert_close(a.grad, b.grad)
+
+
+@needs_backward
+def test_opcheck_training_operators():
+    c = ref.Cases(42)
+    Q, D = tensors(c.tokens(2, 5, 8), c.tokens(3, 6, 8))
     Q.requires_grad_(), D.requires_grad_()
-    (colmax.maxsim(Q, D, qm, dm, mask_mode=mode, normalize=normalize).double()
-     * weights).sum().backward()
-    Q64, D64 = Q.detach().double().requires_grad_(), D.detach().double().requires_grad_()
-    (naive(Q64, D64, qm, dm, mode, normalize) * weights).sum().backward()
-    torch.testing.assert_close(Q.grad.double(), Q64.grad, rtol=1e-4, atol=1e-5)
-    torch.testing.assert_close(D.grad.double(), D64.grad, rtol=1e-4, atol=1e-5)
+    dm = torch.from_numpy(c.mask(3, 6))
+    torch.library.opcheck(torch.ops.colmax.maxsim_train.default,
+                          (Q, D, None, None, None, None, None, dm, 0, 1, True, 0, 0, 0, 2))
 
 
 @pytest.mark.skipif(colmax.has_backward(), reason="this build has the backward pass")
 def test_backward_without_native_support_says_so():
     Q = torch.ones(1, 2, 4, requires_grad=True)
-    scores = colmax.maxsim(Q, torch.ones(2, 3, 4))
-    assert scores.grad_fn is not None
     with pytest.raises(NotImplementedError, match="backward"):
-        scores.sum().backward()
+        colmax.maxsim(Q, torch.ones(2, 3, 4)).sum().backward()
 
 
 def test_no_grad_and_score_record_nothing():
