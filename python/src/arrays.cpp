@@ -53,9 +53,9 @@ template <class Array>
 Array import_dlpack(nb::handle object, const char* name, const char* what) {
   Array array;
   if (!nb::try_cast(object, array, /*convert=*/false)) {
-    throw Error(ErrorKind::dtype,
-                std::string(name) + ": expected " + what + " (NumPy, PyTorch, CuPy, JAX), got " +
-                    text_of(reinterpret_cast<PyObject*>(Py_TYPE(object.ptr()))));
+    throw Error(ErrorKind::dtype, std::string(name) + ": expected " + what +
+                                      " (NumPy, PyTorch, CuPy, JAX), got " +
+                                      text_of(reinterpret_cast<PyObject*>(Py_TYPE(object.ptr()))));
   }
   return array;
 }
@@ -79,8 +79,7 @@ TensorView view_from_torch(nb::handle t, const char* name) {
     if (object == dtype.ptr()) found = &code;
   }
   if (found == nullptr) {
-    throw Error(ErrorKind::dtype,
-                std::string(name) + ": unsupported dtype " + text_of(dtype));
+    throw Error(ErrorKind::dtype, std::string(name) + ": unsupported dtype " + text_of(dtype));
   }
   Device device;
   if (nb::cast<bool>(t.attr("is_cuda"))) {
@@ -94,8 +93,8 @@ TensorView view_from_torch(nb::handle t, const char* name) {
   size_t rank = nb::len(sizes);
   if (rank > size_t(TensorView::kMaxRank)) {
     throw Error(ErrorKind::shape, std::string(name) + ": expected at most " +
-                                      std::to_string(TensorView::kMaxRank) +
-                                      " dimensions, got " + std::to_string(rank));
+                                      std::to_string(TensorView::kMaxRank) + " dimensions, got " +
+                                      std::to_string(rank));
   }
   std::array<int64_t, TensorView::kMaxRank> shape{}, stride{};
   for (size_t i = 0; i < rank; ++i) {
@@ -141,8 +140,7 @@ void register_torch(nb::handle tensor_type, nb::list dtypes) {
   for (nb::handle entry : dtypes) {
     auto pair = nb::cast<nb::tuple>(entry);
     // The torch dtype objects are module-level singletons that live as long as torch.
-    types.dtypes.emplace_back(nb::object(pair[0]).release().ptr(),
-                              DType(nb::cast<int>(pair[1])));
+    types.dtypes.emplace_back(nb::object(pair[0]).release().ptr(), DType(nb::cast<int>(pair[1])));
   }
   Py_INCREF(types.tensor);
   torch_types = std::move(types);

@@ -28,8 +28,8 @@ struct Inputs {
   Masks masks;
 };
 
-Inputs inputs_of(Views& views, Obj Q, Obj D, Obj cu_q, Obj cu_d, Obj pair_q, Obj pair_d,
-                 Obj q_mask, Obj d_mask) {
+Inputs inputs_of(Views& views, Obj Q, Obj D, Obj cu_q, Obj cu_d, Obj pair_q, Obj pair_d, Obj q_mask,
+                 Obj d_mask) {
   return {views.in(Q, "Q"),
           views.in(D, "D"),
           views.in(cu_q, "cu_seqlens_q"),
@@ -39,8 +39,8 @@ Inputs inputs_of(Views& views, Obj Q, Obj D, Obj cu_q, Obj cu_d, Obj pair_q, Obj
           {views.in(q_mask, "q_mask"), views.in(d_mask, "d_mask")}};
 }
 
-void train_forward(int layout, Obj Q, Obj D, Obj cu_q, Obj cu_d, Obj pair_q, Obj pair_d,
-                   Obj out, Obj winners, Obj q_mask, Obj d_mask, int mask_mode, bool normalize,
+void train_forward(int layout, Obj Q, Obj D, Obj cu_q, Obj cu_d, Obj pair_q, Obj pair_d, Obj out,
+                   Obj winners, Obj q_mask, Obj d_mask, int mask_mode, bool normalize,
                    int fp32_precision, int backend, int num_threads, std::uintptr_t stream) {
   Options o = make_options(mask_mode, normalize, fp32_precision, backend, num_threads, stream);
   Views views;
@@ -48,21 +48,28 @@ void train_forward(int layout, Obj Q, Obj D, Obj cu_q, Obj cu_d, Obj pair_q, Obj
   TensorView s = views.out(out, "out"), w = views.out(winners, "winners");
   nb::gil_scoped_release release;
   switch (layout) {
-    case padded: maxsim_forward(in.Q, in.D, s, w, in.masks, o); break;
-    case pairs: maxsim_pairs_forward(in.Q, in.D, s, w, in.masks, o); break;
-    case packed: maxsim_packed_forward(in.Q, in.cu_q, in.D, in.cu_d, s, w, in.masks, o); break;
+    case padded:
+      maxsim_forward(in.Q, in.D, s, w, in.masks, o);
+      break;
+    case pairs:
+      maxsim_pairs_forward(in.Q, in.D, s, w, in.masks, o);
+      break;
+    case packed:
+      maxsim_packed_forward(in.Q, in.cu_q, in.D, in.cu_d, s, w, in.masks, o);
+      break;
     case packed_pairs:
       maxsim_packed_pairs_forward(in.Q, in.cu_q, in.D, in.cu_d, in.pair_q, in.pair_d, s, w,
                                   in.masks, o);
       break;
-    default: throw nb::value_error("colmax: invalid layout code");
+    default:
+      throw nb::value_error("colmax: invalid layout code");
   }
 }
 
 void train_backward(int layout, Obj Q, Obj D, Obj cu_q, Obj cu_d, Obj pair_q, Obj pair_d,
                     Obj grad_out, Obj winners, Obj grad_Q, Obj grad_D, Obj q_mask, Obj d_mask,
-                    int mask_mode, bool normalize, int fp32_precision, int backend,
-                    int num_threads, int strategy, std::uintptr_t stream) {
+                    int mask_mode, bool normalize, int fp32_precision, int backend, int num_threads,
+                    int strategy, std::uintptr_t stream) {
   Options o = make_options(mask_mode, normalize, fp32_precision, backend, num_threads, stream);
   if (strategy < 0 || strategy > 2) throw nb::value_error("colmax: invalid backward strategy");
   auto how = BackwardStrategy(strategy);
@@ -72,16 +79,21 @@ void train_backward(int layout, Obj Q, Obj D, Obj cu_q, Obj cu_d, Obj pair_q, Ob
              gq = views.out(grad_Q, "grad_Q"), gd = views.out(grad_D, "grad_D");
   nb::gil_scoped_release release;
   switch (layout) {
-    case padded: maxsim_backward(in.Q, in.D, g, w, gq, gd, in.masks, o, how); break;
-    case pairs: maxsim_pairs_backward(in.Q, in.D, g, w, gq, gd, in.masks, o, how); break;
+    case padded:
+      maxsim_backward(in.Q, in.D, g, w, gq, gd, in.masks, o, how);
+      break;
+    case pairs:
+      maxsim_pairs_backward(in.Q, in.D, g, w, gq, gd, in.masks, o, how);
+      break;
     case packed:
       maxsim_packed_backward(in.Q, in.cu_q, in.D, in.cu_d, g, w, gq, gd, in.masks, o, how);
       break;
     case packed_pairs:
-      maxsim_packed_pairs_backward(in.Q, in.cu_q, in.D, in.cu_d, in.pair_q, in.pair_d, g, w,
-                                   gq, gd, in.masks, o, how);
+      maxsim_packed_pairs_backward(in.Q, in.cu_q, in.D, in.cu_d, in.pair_q, in.pair_d, g, w, gq, gd,
+                                   in.masks, o, how);
       break;
-    default: throw nb::value_error("colmax: invalid layout code");
+    default:
+      throw nb::value_error("colmax: invalid layout code");
   }
 }
 
@@ -101,9 +113,8 @@ void bind_backward(nb::module_& m) {
         arg("normalize"), arg("fp32_precision"), arg("backend"), arg("num_threads"),
         arg("strategy"), arg("stream"),
         "grad_Q and grad_D from the gradient of the scores (winners None: recomputed).");
-  m.def("winners_dtype_code", [](int64_t max_document_length) {
-    return int(winners_dtype(max_document_length));
-  });
+  m.def("winners_dtype_code",
+        [](int64_t max_document_length) { return int(winners_dtype(max_document_length)); });
 }
 
 #else

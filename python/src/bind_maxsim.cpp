@@ -22,16 +22,15 @@ Masks masks_of(Views& views, Obj q_mask, Obj d_mask) {
 }
 
 // The trailing option arguments shared by every binding.
-#define COLMAX_OPTION_PARAMS \
+#define COLMAX_OPTION_PARAMS                                                       \
   int mask_mode, bool normalize, int fp32_precision, int backend, int num_threads, \
       std::uintptr_t stream
 #define COLMAX_OPTION_ARGS mask_mode, normalize, fp32_precision, backend, num_threads, stream
-#define COLMAX_OPTION_NAMES                                                                  \
-  arg("mask_mode"), arg("normalize"), arg("fp32_precision"), arg("backend"),                 \
-      arg("num_threads"), arg("stream")
+#define COLMAX_OPTION_NAMES                                                                      \
+  arg("mask_mode"), arg("normalize"), arg("fp32_precision"), arg("backend"), arg("num_threads"), \
+      arg("stream")
 
-void bind_maxsim(Obj Q, Obj D, Obj out, Obj q_mask,
-                 Obj d_mask, COLMAX_OPTION_PARAMS) {
+void bind_maxsim(Obj Q, Obj D, Obj out, Obj q_mask, Obj d_mask, COLMAX_OPTION_PARAMS) {
   Options options = make_options(COLMAX_OPTION_ARGS);
   Views views;
   TensorView q = views.in(Q, "Q"), d = views.in(D, "D"), o = views.out(out, "out");
@@ -40,8 +39,7 @@ void bind_maxsim(Obj Q, Obj D, Obj out, Obj q_mask,
   maxsim(q, d, o, masks, options);
 }
 
-void bind_maxsim_pairs(Obj Q, Obj D, Obj out,
-                       Obj q_mask, Obj d_mask, COLMAX_OPTION_PARAMS) {
+void bind_maxsim_pairs(Obj Q, Obj D, Obj out, Obj q_mask, Obj d_mask, COLMAX_OPTION_PARAMS) {
   Options options = make_options(COLMAX_OPTION_ARGS);
   Views views;
   TensorView q = views.in(Q, "Q"), d = views.in(D, "D"), o = views.out(out, "out");
@@ -50,9 +48,8 @@ void bind_maxsim_pairs(Obj Q, Obj D, Obj out,
   maxsim_pairs(q, d, o, masks, options);
 }
 
-void bind_maxsim_packed(Obj Q, Obj cu_q, Obj D,
-                        Obj cu_d, Obj out, Obj q_mask,
-                        Obj d_mask, COLMAX_OPTION_PARAMS) {
+void bind_maxsim_packed(Obj Q, Obj cu_q, Obj D, Obj cu_d, Obj out, Obj q_mask, Obj d_mask,
+                        COLMAX_OPTION_PARAMS) {
   Options options = make_options(COLMAX_OPTION_ARGS);
   Views views;
   TensorView q = views.in(Q, "Q"), cq = views.in(cu_q, "cu_seqlens_q"), d = views.in(D, "D"),
@@ -62,10 +59,8 @@ void bind_maxsim_packed(Obj Q, Obj cu_q, Obj D,
   maxsim_packed(q, cq, d, cd, o, masks, options);
 }
 
-void bind_maxsim_packed_pairs(Obj Q, Obj cu_q, Obj D,
-                              Obj cu_d, Obj pair_q, Obj pair_d,
-                              Obj out, Obj q_mask, Obj d_mask,
-                              COLMAX_OPTION_PARAMS) {
+void bind_maxsim_packed_pairs(Obj Q, Obj cu_q, Obj D, Obj cu_d, Obj pair_q, Obj pair_d, Obj out,
+                              Obj q_mask, Obj d_mask, COLMAX_OPTION_PARAMS) {
   Options options = make_options(COLMAX_OPTION_ARGS);
   Views views;
   TensorView q = views.in(Q, "Q"), cq = views.in(cu_q, "cu_seqlens_q"), d = views.in(D, "D"),
@@ -76,8 +71,7 @@ void bind_maxsim_packed_pairs(Obj Q, Obj cu_q, Obj D,
   maxsim_packed_pairs(q, cq, d, cd, pq, pd, o, masks, options);
 }
 
-void bind_retrieve(Obj Q, Obj D, Obj cu_d, int64_t k,
-                   Obj scores, Obj indices, Obj q_mask,
+void bind_retrieve(Obj Q, Obj D, Obj cu_d, int64_t k, Obj scores, Obj indices, Obj q_mask,
                    Obj d_mask, COLMAX_OPTION_PARAMS) {
   Options options = make_options(COLMAX_OPTION_ARGS);
   Views views;
@@ -96,28 +90,21 @@ void bind_retrieve(Obj Q, Obj D, Obj cu_d, int64_t k,
 
 void bind_forward(nb::module_& m) {
   // Every array argument may be None only where the C++ API takes an absent view.
-  m.def("maxsim", &bind_maxsim, arg("Q"), arg("D"),
-        arg("out"), arg("q_mask").none(),
+  m.def("maxsim", &bind_maxsim, arg("Q"), arg("D"), arg("out"), arg("q_mask").none(),
         arg("d_mask").none(), COLMAX_OPTION_NAMES,
         "Cross product [Nq, Nd] or per-query candidates [Nq, K], written into out.");
-  m.def("maxsim_pairs", &bind_maxsim_pairs, arg("Q"), arg("D"),
-        arg("out"), arg("q_mask").none(),
-        arg("d_mask").none(), COLMAX_OPTION_NAMES,
-        "Pairs Q[b] x D[b] -> out [B].");
-  m.def("maxsim_packed", &bind_maxsim_packed, arg("Q"),
-        arg("cu_seqlens_q"), arg("D"), arg("cu_seqlens_d"),
-        arg("out"), arg("q_mask").none(),
-        arg("d_mask").none(), COLMAX_OPTION_NAMES,
+  m.def("maxsim_pairs", &bind_maxsim_pairs, arg("Q"), arg("D"), arg("out"), arg("q_mask").none(),
+        arg("d_mask").none(), COLMAX_OPTION_NAMES, "Pairs Q[b] x D[b] -> out [B].");
+  m.def("maxsim_packed", &bind_maxsim_packed, arg("Q"), arg("cu_seqlens_q"), arg("D"),
+        arg("cu_seqlens_d"), arg("out"), arg("q_mask").none(), arg("d_mask").none(),
+        COLMAX_OPTION_NAMES,
         "Packed sequences, every query against every document -> out [Nq, Nd].");
-  m.def("maxsim_packed_pairs", &bind_maxsim_packed_pairs, arg("Q"),
-        arg("cu_seqlens_q"), arg("D"), arg("cu_seqlens_d"),
-        arg("pair_q"), arg("pair_d"), arg("out"),
-        arg("q_mask").none(), arg("d_mask").none(), COLMAX_OPTION_NAMES,
-        "Pair list over packed sequences -> out [P].");
-  m.def("retrieve", &bind_retrieve, arg("Q"), arg("D"),
-        arg("cu_seqlens_d").none(), arg("k"), arg("scores"),
-        arg("indices"), arg("q_mask").none(),
-        arg("d_mask").none(), COLMAX_OPTION_NAMES,
+  m.def("maxsim_packed_pairs", &bind_maxsim_packed_pairs, arg("Q"), arg("cu_seqlens_q"), arg("D"),
+        arg("cu_seqlens_d"), arg("pair_q"), arg("pair_d"), arg("out"), arg("q_mask").none(),
+        arg("d_mask").none(), COLMAX_OPTION_NAMES, "Pair list over packed sequences -> out [P].");
+  m.def("retrieve", &bind_retrieve, arg("Q"), arg("D"), arg("cu_seqlens_d").none(), arg("k"),
+        arg("scores"), arg("indices"), arg("q_mask").none(), arg("d_mask").none(),
+        COLMAX_OPTION_NAMES,
         "Top-k documents per query (padded, or packed when cu_seqlens_d is given).");
   m.def("register_torch", &register_torch, arg("tensor_type"), arg("dtypes"),
         "Lets torch tensors skip DLPack: torch.Tensor and [(torch dtype, colmax dtype code)].");
