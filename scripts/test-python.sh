@@ -9,7 +9,7 @@
 #                                a GPU skip without one; on a GPU machine set AUTO)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv=build/python-venv
+venv="$PWD/build/python-venv"
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 py="$venv/bin/python"
 pip=("$py" -m pip install -q --disable-pip-version-check)
