@@ -248,11 +248,17 @@ def host_overhead(torch, device, repeats):
     D = torch.randn(4, 8, 128, device=device, dtype=torch.bfloat16)
     out = torch.empty(1, 4, device=device)
     stream = _torch_ops._stream(Q)
+    # No query: the call validates its arguments and returns, so what is timed is the
+    # overhead alone (Python layer, binding, validation), with no kernel.
+    Q0, out0 = Q[:0], out[:0]
     loops = {
         "colmax.maxsim": lambda: colmax.maxsim(Q, D, num_threads=1),
         "native binding (output preallocated)":
             lambda: _C.maxsim(Q, D, out, None, None, 0, False, 0, 0, 1, stream),
-        "torch.ops.colmax.maxsim (autograd / compile path)":
+        "colmax.maxsim, no query (overhead alone)": lambda: colmax.maxsim(Q0, D),
+        "native binding, no query (binding + validation)":
+            lambda: _C.maxsim(Q0, D, out0, None, None, 0, False, 0, 0, 0, stream),
+        "torch.ops.colmax.maxsim (compile path)":
             lambda: torch.ops.colmax.maxsim(Q, D, None, None, 0, False, 0, 0, 1),
         "torch.empty (for scale)": lambda: torch.empty(1, 4, device=device),
     }
@@ -265,6 +271,13 @@ def host_overhead(torch, device, repeats):
         result[name] = median_time(batch, repeats) / calls * 1e6
     result["python layer = colmax.maxsim - native binding"] = (
         result["colmax.maxsim"] - result["native binding (output preallocated)"])
+    Qg = Q.clone().requires_grad_()
+    with torch.enable_grad():
+        def train_batch():
+            for _ in range(calls):
+                colmax.maxsim(Qg, D, num_threads=1)
+        result["colmax.maxsim, Q requires grad (autograd path)"] = \
+            median_time(train_batch, repeats) / calls * 1e6
     return result
 
 

@@ -4,8 +4,10 @@
     colmax::maxsim_backward  grad_Q, grad_D from the gradient of the scores
 
 Both are torch.library custom ops with fake implementations, so torch.compile traces the
-forward and the backward graph and CUDA graphs capture them. Every differentiable layout goes
-through `train` below, and its gradient through the one function `maxsim_backward`.
+forward and the backward graph and CUDA graphs capture them; eager calls on plain tensors run
+the same implementations through a torch.autograd.Function, skipping the dispatcher. Every
+differentiable layout goes through `train` below, and every gradient through
+`_backward_impl`.
 
 Saved state: for the padded layouts (cross product, per-query candidates, pairs) the forward
 saves each query token's winning document position (int16 when documents are shorter than
@@ -69,12 +71,8 @@ def _unavailable():
         "need a colmax built with it")
 
 
-@torch.library.custom_op("colmax::maxsim_train", mutates_args=())
-def train_op(Q: Tensor, D: Tensor, cu_seqlens_q: Optional[Tensor],
-             cu_seqlens_d: Optional[Tensor], pair_q: Optional[Tensor], pair_d: Optional[Tensor],
-             q_mask: Optional[Tensor], d_mask: Optional[Tensor], layout: int, mask_mode: int,
-             normalize: bool, fp32_precision: int, backend: int, num_threads: int,
-             strategy: int) -> tuple[Tensor, Tensor]:
+def _forward_impl(Q, D, cu_seqlens_q, cu_seqlens_d, pair_q, pair_d, q_mask, d_mask, layout,
+                  mask_mode, normalize, fp32_precision, backend, num_threads, strategy):
     shape = _scores_shape(layout, Q, D, cu_seqlens_q, cu_seqlens_d, pair_q)
     scores = torch.empty(shape, dtype=torch.float32, device=Q.device)
     winners_shape, winners_dtype = _winners_spec(layout, Q, D, shape)
@@ -95,6 +93,17 @@ def train_op(Q: Tensor, D: Tensor, cu_seqlens_q: Optional[Tensor],
     return scores, winners
 
 
+@torch.library.custom_op("colmax::maxsim_train", mutates_args=())
+def train_op(Q: Tensor, D: Tensor, cu_seqlens_q: Optional[Tensor],
+             cu_seqlens_d: Optional[Tensor], pair_q: Optional[Tensor], pair_d: Optional[Tensor],
+             q_mask: Optional[Tensor], d_mask: Optional[Tensor], layout: int, mask_mode: int,
+             normalize: bool, fp32_precision: int, backend: int, num_threads: int,
+             strategy: int) -> tuple[Tensor, Tensor]:
+    return _forward_impl(Q, D, cu_seqlens_q, cu_seqlens_d, pair_q, pair_d, q_mask, d_mask,
+                         layout, mask_mode, normalize, fp32_precision, backend, num_threads,
+                         strategy)
+
+
 @train_op.register_fake
 def _(Q, D, cu_q, cu_d, pair_q, pair_d, q_mask, d_mask, layout, *options):
     shape = _scores_shape(layout, Q, D, cu_q, cu_d, pair_q)
@@ -112,47 +121,66 @@ def _setup_context(ctx, inputs, output):
     ctx.mark_non_differentiable(output[1])
 
 
-def _train_backward(ctx, grad_scores, _grad_winners):
+def _gradients(ctx, grad_scores, backward):
+    """The gradients of the 15 inputs of a training forward, through `backward` (the
+    operator when tracing, its implementation in eager mode)."""
     Q, D, cu_q, cu_d, pair_q, pair_d, q_mask, d_mask, winners = ctx.saved_tensors
     need_q, need_d = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
     if not (need_q or need_d):
         return (None,) * 15
     saved = winners if _saves_winners(ctx.layout) else None
-    grad_q, grad_d = maxsim_backward(ctx.layout, grad_scores, Q, D, cu_q, cu_d, pair_q, pair_d,
-                                     q_mask, d_mask, saved, ctx.options, need_q, need_d)
+    grad_q, grad_d = backward(grad_scores, Q, D, cu_q, cu_d, pair_q, pair_d, q_mask, d_mask,
+                              saved, ctx.layout, *ctx.options, need_q, need_d)
     return (grad_q if need_q else None, grad_d if need_d else None) + (None,) * 13
+
+
+def _train_backward(ctx, grad_scores, _grad_winners):
+    return _gradients(ctx, grad_scores, backward_op)
 
 
 train_op.register_autograd(_train_backward, setup_context=_setup_context)
 
 
+class _EagerTrain(torch.autograd.Function):
+    """The same forward and backward as the operators, without the dispatcher: eager calls on
+    plain tensors take this road (a fraction of the per-call overhead)."""
+
+    @staticmethod
+    def forward(ctx, Q, D, cu_q, cu_d, pair_q, pair_d, q_mask, d_mask, layout, *options):
+        scores, winners = _forward_impl(Q, D, cu_q, cu_d, pair_q, pair_d, q_mask, d_mask,
+                                        layout, *options)
+        ctx.save_for_backward(Q, D, cu_q, cu_d, pair_q, pair_d, q_mask, d_mask, winners)
+        ctx.layout, ctx.options = layout, options
+        return scores
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_scores):
+        return _gradients(ctx, grad_scores, _backward_impl)
+
+
 def train(layout: str, Q, D, cu_q, cu_d, pair_q, pair_d, q_mask, d_mask, options: tuple,
           strategy: int) -> Tensor:
     """Differentiable scores of one layout; options are the forward's five native codes."""
+    from ._torch_ops import plain_eager
+
+    if plain_eager(Q, D):
+        return _EagerTrain.apply(Q, D, cu_q, cu_d, pair_q, pair_d, q_mask, d_mask,
+                                 LAYOUTS[layout], *options, strategy)
     scores, _ = train_op(Q, D, cu_q, cu_d, pair_q, pair_d, q_mask, d_mask, LAYOUTS[layout],
                          *options, strategy)
     return scores
-
-
-def maxsim_backward(layout: int, grad_scores, Q, D, cu_q, cu_d, pair_q, pair_d, q_mask, d_mask,
-                    winners, options: tuple, need_q: bool, need_d: bool):
-    """(grad_Q, grad_D) of one forward call given the gradient of its scores. `options` are
-    the forward's (mask_mode, normalize, fp32_precision, backend, num_threads, strategy)."""
-    return backward_op(grad_scores, Q, D, cu_q, cu_d, pair_q, pair_d, q_mask, d_mask, winners,
-                       layout, *options, need_q, need_d)
 
 
 def _grad_shapes(Q, D, need_q, need_d):
     return (Q.shape if need_q else (0,)), (D.shape if need_d else (0,))
 
 
-@torch.library.custom_op("colmax::maxsim_backward", mutates_args=())
-def backward_op(grad_scores: Tensor, Q: Tensor, D: Tensor, cu_seqlens_q: Optional[Tensor],
-                cu_seqlens_d: Optional[Tensor], pair_q: Optional[Tensor],
-                pair_d: Optional[Tensor], q_mask: Optional[Tensor], d_mask: Optional[Tensor],
-                winners: Optional[Tensor], layout: int, mask_mode: int, normalize: bool,
-                fp32_precision: int, backend: int, num_threads: int, strategy: int,
-                need_q: bool, need_d: bool) -> tuple[Tensor, Tensor]:
+def _backward_impl(grad_scores, Q, D, cu_seqlens_q, cu_seqlens_d, pair_q, pair_d, q_mask,
+                   d_mask, winners, layout, mask_mode, normalize, fp32_precision, backend,
+                   num_threads, strategy, need_q, need_d):
+    """(grad_Q, grad_D) of one forward call given the gradient of its scores, from the
+    native backward: the one place gradients come from."""
     if not available():
         raise _unavailable()
     shape_q, shape_d = _grad_shapes(Q, D, need_q, need_d)
@@ -163,6 +191,18 @@ def backward_op(grad_scores: Tensor, Q: Tensor, D: Tensor, cu_seqlens_q: Optiona
                       grad_d if need_d else None, q_mask, d_mask, mask_mode, normalize,
                       fp32_precision, backend, num_threads, strategy, _stream(Q))
     return grad_q, grad_d
+
+
+@torch.library.custom_op("colmax::maxsim_backward", mutates_args=())
+def backward_op(grad_scores: Tensor, Q: Tensor, D: Tensor, cu_seqlens_q: Optional[Tensor],
+                cu_seqlens_d: Optional[Tensor], pair_q: Optional[Tensor],
+                pair_d: Optional[Tensor], q_mask: Optional[Tensor], d_mask: Optional[Tensor],
+                winners: Optional[Tensor], layout: int, mask_mode: int, normalize: bool,
+                fp32_precision: int, backend: int, num_threads: int, strategy: int,
+                need_q: bool, need_d: bool) -> tuple[Tensor, Tensor]:
+    return _backward_impl(grad_scores, Q, D, cu_seqlens_q, cu_seqlens_d, pair_q, pair_d,
+                          q_mask, d_mask, winners, layout, mask_mode, normalize,
+                          fp32_precision, backend, num_threads, strategy, need_q, need_d)
 
 
 @backward_op.register_fake

@@ -42,14 +42,18 @@ def needs_grad(*tensors: Tensor) -> bool:
     return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
 
 
-def direct(*tensors: Tensor) -> bool:
-    """True when an eager call may skip the dispatcher: plain tensors, no autograd, not
-    tracing (torch.compile, export, functorch transforms)."""
-    grad = torch.is_grad_enabled()
+def plain_eager(*tensors: Tensor) -> bool:
+    """True when a call may skip the dispatcher: plain tensors, not tracing (torch.compile,
+    export, functorch transforms)."""
     for t in tensors:
-        if type(t) is not Tensor or (grad and t.requires_grad):
+        if type(t) is not Tensor:
             return False
     return not _is_compiling() and not _transforms_active()
+
+
+def direct(*tensors: Tensor) -> bool:
+    """True when an eager call needs neither the dispatcher nor autograd."""
+    return plain_eager(*tensors) and not needs_grad(*tensors)
 
 
 # ---- implementations: allocate in torch, write through colmax._C --------------------------
