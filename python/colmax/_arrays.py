@@ -42,26 +42,15 @@ class _NumPy(Framework):
 
 
 class _Torch(Framework):
+    """PyTorch calls go through colmax._torch_ops (operators, autograd), which allocate and
+    pick the stream themselves; here only what the Python layer builds (length masks)."""
+
     name = "torch"
 
     def __init__(self):
         import torch
 
         self.torch = torch
-        self.dtypes = {"float32": torch.float32, "int64": torch.int64}
-        # The raw pointer of the current stream, without building a Stream object.
-        self._raw_stream = getattr(torch._C, "_cuda_getCurrentRawStream", None)
-
-    def empty(self, shape, dtype, like):
-        return self.torch.empty(shape, dtype=self.dtypes[dtype], device=like.device)
-
-    def stream(self, like) -> int:
-        if like.device.type != "cuda":
-            return 0
-        index = like.device.index
-        if self._raw_stream is not None:
-            return self._raw_stream(index)
-        return self.torch.cuda.current_stream(index).cuda_stream
 
     def arange(self, n, like):
         return self.torch.arange(n, device=like.device)
