@@ -316,7 +316,7 @@ def run_gpu(args, torch):
         del case
         torch.cuda.empty_cache()
     return dict(ceilings=dict(copy_bytes_per_s=bandwidth, bf16_flops_per_s=tensor_rate),
-                shapes=results, host_overhead_us=host_overhead(torch, "cuda", args.repeats))
+                shapes=results)
 
 
 # ---- CPU ---------------------------------------------------------------------------------
@@ -346,7 +346,7 @@ def run_cpu(args, torch):
                 row["torch_naive_us"] = median_time(naive, max(3, args.repeats // 4)) * 1e6
             results.append(row)
             print_row(row)
-    return dict(shapes=results, host_overhead_us=host_overhead(torch, "cpu", args.repeats))
+    return dict(shapes=results)
 
 
 # ---- report ------------------------------------------------------------------------------
@@ -405,6 +405,7 @@ def main():
                   if device == "cuda" else "float32 and bfloat16")
     with torch.inference_mode():
         report.update(run_gpu(args, torch) if device == "cuda" else run_cpu(args, torch))
+    report["host_overhead_us"] = host_overhead(torch, device, args.repeats)
     print("host overhead per call (us):")
     for name, us in report["host_overhead_us"].items():
         print(f"  {name:52s} {us:8.2f}")

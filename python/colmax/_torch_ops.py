@@ -31,10 +31,12 @@ _is_compiling = torch.compiler.is_compiling
 
 
 def _stream(t: Tensor) -> int:
-    if t.device.type != "cuda":
+    """The current CUDA stream of t's device (0 for CPU tensors), without building a device
+    or Stream object."""
+    if not t.is_cuda:
         return 0
     if _raw_stream is not None:
-        return _raw_stream(t.device.index)
+        return _raw_stream(t.get_device())
     return torch.cuda.current_stream(t.device).cuda_stream
 
 
@@ -60,14 +62,14 @@ def direct(*tensors: Tensor) -> bool:
 
 
 def maxsim_impl(Q, D, q_mask, d_mask, mask_mode, normalize, fp32_precision, backend, threads):
-    out = torch.empty(_shapes.cross(Q, D), dtype=torch.float32, device=Q.device)
+    out = Q.new_empty(_shapes.cross(Q, D), dtype=torch.float32)
     _C.maxsim(Q, D, out, q_mask, d_mask, mask_mode, normalize, fp32_precision, backend,
               threads, _stream(Q))
     return out
 
 
 def pairs_impl(Q, D, q_mask, d_mask, mask_mode, normalize, fp32_precision, backend, threads):
-    out = torch.empty(_shapes.pairs(Q, D), dtype=torch.float32, device=Q.device)
+    out = Q.new_empty(_shapes.pairs(Q, D), dtype=torch.float32)
     _C.maxsim_pairs(Q, D, out, q_mask, d_mask, mask_mode, normalize, fp32_precision, backend,
                     threads, _stream(Q))
     return out
@@ -75,7 +77,7 @@ def pairs_impl(Q, D, q_mask, d_mask, mask_mode, normalize, fp32_precision, backe
 
 def packed_impl(Q, cu_q, D, cu_d, q_mask, d_mask, mask_mode, normalize, fp32_precision,
                 backend, threads):
-    out = torch.empty(_shapes.packed(cu_q, cu_d), dtype=torch.float32, device=Q.device)
+    out = Q.new_empty(_shapes.packed(cu_q, cu_d), dtype=torch.float32)
     _C.maxsim_packed(Q, cu_q, D, cu_d, out, q_mask, d_mask, mask_mode, normalize,
                      fp32_precision, backend, threads, _stream(Q))
     return out
@@ -83,7 +85,7 @@ def packed_impl(Q, cu_q, D, cu_d, q_mask, d_mask, mask_mode, normalize, fp32_pre
 
 def packed_pairs_impl(Q, cu_q, D, cu_d, pair_q, pair_d, q_mask, d_mask, mask_mode, normalize,
                       fp32_precision, backend, threads):
-    out = torch.empty(_shapes.pair_list(pair_q), dtype=torch.float32, device=Q.device)
+    out = Q.new_empty(_shapes.pair_list(pair_q), dtype=torch.float32)
     _C.maxsim_packed_pairs(Q, cu_q, D, cu_d, pair_q, pair_d, out, q_mask, d_mask, mask_mode,
                            normalize, fp32_precision, backend, threads, _stream(Q))
     return out

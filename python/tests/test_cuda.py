@@ -33,8 +33,9 @@ def close_to_cpu(got, Q, D, *args, fn=colmax.maxsim, **kw):
     cpu = [a.cpu() if isinstance(a, torch.Tensor) else a for a in (Q, D, *args)]
     want = fn(*cpu, **kw)
     assert got.device == Q.device and got.dtype == torch.float32
-    scale = 1 + torch.einsum("qld,nsd->qnls", cpu[0].float()[:1], cpu[1].float()[:1]).abs() \
-        .amax(-1).sum(-1).max()
+    # |<q, d>| <= |q| |d|: a bound on any score's magnitude, whatever the layout.
+    q_norms, d_norms = cpu[0].float().norm(dim=-1), cpu[1].float().norm(dim=-1)
+    scale = 1 + q_norms.reshape(q_norms.shape[0], -1).sum(-1).max() * d_norms.max()
     tol = TOL[Q.dtype] * float(scale)
     torch.testing.assert_close(got.cpu(), want, rtol=0, atol=tol)
 
@@ -158,7 +159,7 @@ def test_second_gpu():
 
 @pytest.mark.skipif(not colmax.has_backward(), reason="this build has no backward pass")
 def test_pylate_contrastive_step_with_colmax():
-    pytest.importorskip("pylate")
+    pytest.importorskip("pylate.losses")
     from pylate import losses
     from test_pylate import TinyColBERT, features
 

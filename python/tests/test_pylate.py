@@ -8,7 +8,7 @@ import sys
 import pytest
 
 torch = pytest.importorskip("torch")
-pytest.importorskip("pylate")
+pytest.importorskip("pylate.losses")  # PyLate and everything it imports
 
 import colmax  # noqa: E402
 import colmax.integrations.pylate as cp  # noqa: E402
