@@ -119,30 +119,58 @@ __global__ void finish_kernel(Seqs x, Seqs gx, const float* inv, const float* ws
   }
 }
 
-// The document of output o that a query gathers from (false for an out-of-range pair).
-__device__ __forceinline__ bool document_of(const BackwardParams& p, int64_t o, int64_t& di) {
+// The n-th output of query qi: its document and its incoming gradient (false for an
+// out-of-range pair). No 64-bit division on the cross and grouped paths.
+__device__ __forceinline__ bool query_pair(const BackwardParams& p, int64_t qi, int64_t n,
+                                           int64_t& o, int64_t& di, float& g) {
   switch (p.pairs.pairing) {
-    case kCross: di = o % p.pairs.out_cols; return true;
+    case kCross:
+      o = qi * p.pairs.out_cols + n;
+      di = n;
+      g = *score_rc(p.grad_out, qi, n);
+      return true;
     case kGrouped:
-    case kDiagonal: di = o; return true;
+      o = qi * p.pairs.out_cols + n;
+      di = o;
+      g = *score_rc(p.grad_out, qi, n);
+      return true;
+    case kDiagonal:
+      o = di = qi;
+      g = *score_rc(p.grad_out, qi, 0);
+      return true;
     default: {
-      const int64_t q = pair_index(p.pairs.pair_q, p.pairs.pair64, o);
+      o = p.pairs.q_order[p.pairs.q_begin[qi] + n];
       di = pair_index(p.pairs.pair_d, p.pairs.pair64, o);
-      return q >= 0 && q < p.q.count && di >= 0 && di < p.d.count;
+      g = *score_rc(p.grad_out, o, 0);
+      return di >= 0 && di < p.d.count;
     }
   }
 }
 
-__device__ __forceinline__ bool query_of(const BackwardParams& p, int64_t o, int64_t idx,
-                                         int64_t& qi) {
+// The n-th output of document di: its query and its incoming gradient (false for an
+// out-of-range pair).
+__device__ __forceinline__ bool document_pair(const BackwardParams& p, int64_t di, int64_t n,
+                                              int64_t& o, int64_t& qi, float& g) {
   switch (p.pairs.pairing) {
-    case kCross: qi = idx; return true;
-    case kGrouped: qi = o / p.pairs.out_cols; return true;
-    case kDiagonal: qi = o; return true;
+    case kCross:
+      o = n * p.pairs.out_cols + di;
+      qi = n;
+      g = *score_rc(p.grad_out, n, di);
+      return true;
+    case kGrouped:
+      o = di;
+      qi = di / p.pairs.out_cols;
+      g = *score_rc(p.grad_out, qi, di - qi * p.pairs.out_cols);
+      return true;
+    case kDiagonal:
+      o = qi = di;
+      g = *score_rc(p.grad_out, di, 0);
+      return true;
     default: {
+      o = p.pairs.d_order[p.pairs.d_begin[di] + n];
       qi = pair_index(p.pairs.pair_q, p.pairs.pair64, o);
-      const int64_t di = pair_index(p.pairs.pair_d, p.pairs.pair64, o);
-      return qi >= 0 && qi < p.q.count && di >= 0 && di < p.d.count;
+      g = *score_rc(p.grad_out, o, 0);
+      return qi >= 0 && qi < p.q.count;
     }
   }
 }
@@ -167,13 +195,13 @@ __global__ void __launch_bounds__(256) grad_q_kernel(BackwardParams p) {
           off[u] = -1;
           scale[u] = 0.0f;
           if (idx + u >= n) continue;
-          const int64_t o = query_output(p.pairs, qi, idx + u);
-          int64_t di = 0;
-          if (!document_of(p, o, di)) continue;
+          int64_t o = 0, di = 0;
+          float g = 0.0f;
+          if (!query_pair(p, qi, idx + u, o, di, g)) continue;
           const int w = winner_at(p.winners, o, t);
           if (w < 0 || w >= seq_len(p.d, di)) continue;
           off[u] = token_offset(p.d, di, w);
-          scale[u] = *score_at(p.grad_out, o) * (p.inv_d ? p.inv_d[seq_row(p.d, di) + w] : 1.0f);
+          scale[u] = g * (p.inv_d ? p.inv_d[seq_row(p.d, di) + w] : 1.0f);
         }
         float x[4][4];
         for (int u = 0; u < 4; ++u) {
@@ -227,10 +255,9 @@ __global__ void __launch_bounds__(256) grad_d_kernel(BackwardParams p) {
     if (lo >= hi) continue;
     const int64_t n = document_outputs(p.pairs, di);
     for (int64_t idx = kDeterministic ? 0 : warp; idx < n; idx += kDeterministic ? 1 : kWarps) {
-      const int64_t o = document_output(p.pairs, di, idx);
-      int64_t qi = 0;
-      if (!query_of(p, o, idx, qi)) continue;
-      const float g = *score_at(p.grad_out, o);
+      int64_t o = 0, qi = 0;
+      float g = 0.0f;
+      if (!document_pair(p, di, idx, o, qi, g)) continue;
       const int64_t tmax = imin(W, seq_len(p.q, qi));
       const int64_t qrow = seq_row(p.q, qi);
       for (int64_t t0 = 0; t0 < tmax; t0 += 32) {

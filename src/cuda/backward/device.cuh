@@ -69,16 +69,20 @@ __device__ __forceinline__ int64_t seq_len(const Seqs& s, int64_t i) {
 }
 
 // Element offset of token j of sequence i.
+// (64-bit division is a long subroutine on GPUs: the common inner == 1 skips it.)
 __device__ __forceinline__ int64_t token_offset(const Seqs& s, int64_t i, int64_t j) {
   if (packed(s)) return (cu_at(s, i) + j) * s.token_stride;
+  if (s.inner == 1) return i * s.outer_stride + j * s.token_stride;
   return (i / s.inner) * s.outer_stride + (i % s.inner) * s.inner_stride + j * s.token_stride;
 }
 
 __device__ __forceinline__ bool valid(const Seqs& s, int64_t i, int64_t j) {
   if (s.mask == nullptr) return true;
-  const int64_t at = packed(s) ? (cu_at(s, i) + j) * s.mask_token_stride
-                               : (i / s.inner) * s.mask_outer_stride +
-                                     (i % s.inner) * s.mask_inner_stride + j * s.mask_token_stride;
+  const int64_t at = packed(s)       ? (cu_at(s, i) + j) * s.mask_token_stride
+                     : s.inner == 1 ? i * s.mask_outer_stride + j * s.mask_token_stride
+                                    : (i / s.inner) * s.mask_outer_stride +
+                                          (i % s.inner) * s.mask_inner_stride +
+                                          j * s.mask_token_stride;
   return mask_at(s.mask, s.mask_dtype, at);
 }
 
@@ -158,7 +162,12 @@ __device__ __forceinline__ int64_t document_output(const Pairs& p, int64_t di, i
 }
 
 __device__ __forceinline__ float* score_at(const Scores& s, int64_t o) {
+  if (s.cols == 1) return s.data + o * s.stride0;
   return s.data + (o / s.cols) * s.stride0 + (o % s.cols) * s.stride1;
+}
+// The score at [row, col] (cross and grouped outputs), without a division.
+__device__ __forceinline__ float* score_rc(const Scores& s, int64_t row, int64_t col) {
+  return s.data + row * s.stride0 + col * s.stride1;
 }
 
 __device__ __forceinline__ int winner_at(const WinnerView& w, int64_t o, int64_t t) {

@@ -252,10 +252,11 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(ForwardParams p) {
       __syncthreads();
       engine.tile(p, sh, used_rows);
       const float rs = sh.row_scale[row];
-      const float* srow = engine.ss + row * kSLd + half * 32;
-      for (int c = 0; c < 32; ++c) {
-        const int col = half * 32 + c;
-        if (sh.col_ok[col]) fold(best, arg, srow[c] * rs * sh.col_scale[col], int(t0 + col));
+      // The two threads of a row take the even and the odd columns (neighbouring words, so
+      // no bank conflict between them); each sees its positions in increasing order.
+      const float* srow = engine.ss + row * kSLd;
+      for (int c = half; c < kCols; c += 2) {
+        if (sh.col_ok[c]) fold(best, arg, srow[c] * rs * sh.col_scale[c], int(t0 + c));
       }
     }
     const float other_best = __shfl_xor_sync(0xffffffffu, best, 1);
@@ -294,7 +295,7 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(ForwardParams p) {
         // cannot be represented: say so with NaN rather than a wrong score.
         if (seq_len(p.q, qi) > W || (p.winners.is16 && ld > 32768)) sum = __int_as_float(0x7fc00000);
         if (p.chunks == 1) {
-          *score_at(p.out, o) = sum;
+          *(cross ? score_rc(p.out, qi, di) : score_at(p.out, o)) = sum;
         } else {
           p.partial[o * p.chunks + map.chunk] = sum;
         }

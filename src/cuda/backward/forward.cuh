@@ -6,7 +6,7 @@
 // share the resident queries) in tiles of 64 tokens. An engine computes the 128 x 64 tile of
 // similarities into shared memory — bf16/fp16 tensor cores (WMMA) or fp32 FMA — and every
 // row keeps a running (best, position) in registers, two threads a row over the two halves
-// of the tile, merged when the document ends.
+// of the tile (even and odd columns), merged when the document ends.
 #pragma once
 
 #include <cuda_runtime_api.h>
