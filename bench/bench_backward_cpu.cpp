@@ -17,8 +17,7 @@ struct Inputs {
   std::vector<float> q, d, out, grad, gq, gd;
   std::vector<int16_t> w;
 
-  Inputs(int64_t b_, int64_t lq_, int64_t ld_, int64_t dim_)
-      : b(b_), lq(lq_), ld(ld_), dim(dim_) {
+  Inputs(int64_t b_, int64_t lq_, int64_t ld_, int64_t dim_) : b(b_), lq(lq_), ld(ld_), dim(dim_) {
     // The same inputs as the NumPy script: uniform [-1, 1) from a fixed seed, fp32.
     std::mt19937_64 rng(42);
     std::uniform_real_distribution<float> u(-1.0f, 1.0f);
@@ -48,9 +47,9 @@ colmax::Options cpu_options() {
 }
 
 void set_counters(benchmark::State& state, const Inputs& in) {
-  state.counters["GFLOP/s"] = benchmark::Counter(
-      2.0 * double(in.b * in.b * in.lq * in.ld * in.dim), benchmark::Counter::kIsIterationInvariantRate,
-      benchmark::Counter::kIs1000);
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * double(in.b * in.b * in.lq * in.ld * in.dim),
+                                                 benchmark::Counter::kIsIterationInvariantRate,
+                                                 benchmark::Counter::kIs1000);
 }
 
 void BM_ForwardWithWinners(benchmark::State& state) {
@@ -86,7 +85,11 @@ void BM_TrainingStep(benchmark::State& state) {
 
 // In-batch B x B, Lq = 32, Ld = {180, 300}, dim 128.
 void shapes(benchmark::internal::Benchmark* b) {
-  b->Args({16, 300})->Args({32, 180})->Args({32, 300})->Unit(benchmark::kMillisecond)->UseRealTime();
+  b->Args({16, 300})
+      ->Args({32, 180})
+      ->Args({32, 300})
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
 }
 
 BENCHMARK(BM_ForwardWithWinners)->Apply(shapes);

@@ -150,17 +150,20 @@ std::string measure_ceilings(double min_ms) {
   void* C = nullptr;
   check(cudaMalloc(&C, size_t(n) * n * 2), "cudaMalloc");
   const float one = 1, zero = 0;
-  const Timing gemm = time_it([&] {
-    cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, A, CUDA_R_16BF, n, B, CUDA_R_16BF, n,
-                 &zero, C, CUDA_R_16BF, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
-  }, min_ms);
+  const Timing gemm = time_it(
+      [&] {
+        cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, A, CUDA_R_16BF, n, B, CUDA_R_16BF,
+                     n, &zero, C, CUDA_R_16BF, n, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+      },
+      min_ms);
   const double tflops = 2.0 * n * n * double(n) / (gemm.median_us * 1e-6) / 1e12;
   const size_t bytes = size_t(1) << 30;
   void* X = nullptr;
   void* Y = nullptr;
   check(cudaMalloc(&X, bytes), "cudaMalloc");
   check(cudaMalloc(&Y, bytes), "cudaMalloc");
-  const Timing copy = time_it([&] { cudaMemcpyAsync(Y, X, bytes, cudaMemcpyDeviceToDevice); }, min_ms);
+  const Timing copy =
+      time_it([&] { cudaMemcpyAsync(Y, X, bytes, cudaMemcpyDeviceToDevice); }, min_ms);
   const double tbs = 2.0 * double(bytes) / (copy.median_us * 1e-6) / 1e12;
   cudaFree(A), cudaFree(B), cudaFree(C), cudaFree(X), cudaFree(Y);
   cublasDestroy(h);
@@ -216,31 +219,37 @@ std::string run_shape(const Shape& sh, double min_ms) {
   reset_pool_high();
   const Timing rec = time_it([&] { backward(BackwardStrategy::deterministic, false); }, min_ms);
   const uint64_t rec_scratch = pool_high();
-  const Timing step = time_it([&] {
-    forward();
-    backward(BackwardStrategy::deterministic, true);
-  }, min_ms);
-  const Timing step_fast = time_it([&] {
-    forward();
-    backward(BackwardStrategy::fast, true);
-  }, min_ms);
+  const Timing step = time_it(
+      [&] {
+        forward();
+        backward(BackwardStrategy::deterministic, true);
+      },
+      min_ms);
+  const Timing step_fast = time_it(
+      [&] {
+        forward();
+        backward(BackwardStrategy::fast, true);
+      },
+      min_ms);
   check(cudaGetLastError(), "kernels");
 
   const double flops = 2.0 * double(outputs) * double(sh.lq) * double(sh.ld) * double(sh.dim);
   const uint64_t grads = uint64_t(dq + dd) * 2;
   const uint64_t scores = uint64_t(outputs) * 4 * 2;  // scores and their gradient
   std::ostringstream s;
-  s << "{\"name\": \"" << sh.name << "\", \"layout\": \"" << (sh.candidates ? "candidates" : "cross")
-    << "\", \"nq\": " << sh.nq << ", \"nd\": " << sh.nd << ", \"lq\": " << sh.lq
-    << ", \"ld\": " << sh.ld << ", \"dim\": " << sh.dim << ", \"dtype\": \"bfloat16\""
+  s << "{\"name\": \"" << sh.name << "\", \"layout\": \""
+    << (sh.candidates ? "candidates" : "cross") << "\", \"nq\": " << sh.nq << ", \"nd\": " << sh.nd
+    << ", \"lq\": " << sh.lq << ", \"ld\": " << sh.ld << ", \"dim\": " << sh.dim
+    << ", \"dtype\": \"bfloat16\""
     << ", \"forward_flop\": " << flops << ", \"forward_with_winners\": " << json_timing(fwd)
     << ", \"backward_deterministic\": " << json_timing(det)
     << ", \"backward_fast\": " << json_timing(fast)
     << ", \"backward_recompute_deterministic\": " << json_timing(rec)
     << ", \"step_deterministic\": " << json_timing(step)
     << ", \"step_fast\": " << json_timing(step_fast) << ", \"winners_bytes\": " << wbytes
-    << ", \"scratch_bytes\": {\"forward\": " << fwd_scratch << ", \"deterministic\": " << det_scratch
-    << ", \"fast\": " << fast_scratch << ", \"recompute\": " << rec_scratch << "}"
+    << ", \"scratch_bytes\": {\"forward\": " << fwd_scratch
+    << ", \"deterministic\": " << det_scratch << ", \"fast\": " << fast_scratch
+    << ", \"recompute\": " << rec_scratch << "}"
     << ", \"step_extra_bytes_saved_winners\": "
     << scores + uint64_t(wbytes) + std::max(fwd_scratch, det_scratch) + grads
     << ", \"step_extra_bytes_recompute\": " << scores + rec_scratch + grads << "}";
@@ -256,9 +265,12 @@ int main(int argc, char** argv) {
   std::vector<std::string> only;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--out" && i + 1 < argc) out_path = argv[++i];
-    else if (a == "--min-ms" && i + 1 < argc) min_ms = std::atof(argv[++i]);
-    else if (a == "--shape" && i + 1 < argc) only.push_back(argv[++i]);
+    if (a == "--out" && i + 1 < argc)
+      out_path = argv[++i];
+    else if (a == "--min-ms" && i + 1 < argc)
+      min_ms = std::atof(argv[++i]);
+    else if (a == "--shape" && i + 1 < argc)
+      only.push_back(argv[++i]);
     else {
       std::fprintf(stderr, "usage: %s [--out FILE] [--min-ms MS] [--shape NAME ...]\n", argv[0]);
       return 1;

@@ -336,7 +336,10 @@ __global__ void map_begins(const int64_t* sorted, int64_t n, int64_t count, int6
   int64_t lo = 0, hi = n;  // first position with key >= i
   while (lo < hi) {
     const int64_t mid = (lo + hi) / 2;
-    if (sorted[mid] < i) lo = mid + 1; else hi = mid;
+    if (sorted[mid] < i)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   begin[i] = lo;
 }
@@ -347,14 +350,15 @@ int key_bits(int64_t count) {
   return bits;
 }
 
-size_t align256(size_t n) { return (n + 255) / 256 * 256; }
+size_t align256(size_t n) {
+  return (n + 255) / 256 * 256;
+}
 
 size_t sort_temp_bytes(int64_t n) {
   size_t bytes = 0;
-  cub::DeviceRadixSort::SortPairs(nullptr, bytes, static_cast<const int64_t*>(nullptr),
-                                  static_cast<int64_t*>(nullptr),
-                                  static_cast<const int64_t*>(nullptr),
-                                  static_cast<int64_t*>(nullptr), n);
+  cub::DeviceRadixSort::SortPairs(
+      nullptr, bytes, static_cast<const int64_t*>(nullptr), static_cast<int64_t*>(nullptr),
+      static_cast<const int64_t*>(nullptr), static_cast<int64_t*>(nullptr), n);
   return bytes;
 }
 
@@ -362,7 +366,8 @@ size_t sort_temp_bytes(int64_t n) {
 
 void launch_inverse_norms(const Seqs& s, float* inv, cudaStream_t stream) {
   if (s.rows == 0) return;
-  inverse_norms_kernel<<<unsigned((s.rows + kWarps - 1) / kWarps), 32 * kWarps, 0, stream>>>(s, inv);
+  inverse_norms_kernel<<<unsigned((s.rows + kWarps - 1) / kWarps), 32 * kWarps, 0, stream>>>(s,
+                                                                                             inv);
 }
 
 void launch_grad_q(const BackwardParams& p, cudaStream_t stream) {
@@ -382,10 +387,12 @@ void launch_grad_d(const BackwardParams& p, cudaStream_t stream) {
                   unsigned((p.d.dim + kDimChunk - 1) / kDimChunk));
   const size_t bytes = size_t(kDocRowsPerBlock) * kDimChunk * sizeof(float);
   if (p.deterministic) {
-    cudaFuncSetAttribute(grad_d_kernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes));
+    cudaFuncSetAttribute(grad_d_kernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                         int(bytes));
     grad_d_kernel<true><<<grid, 256, bytes, stream>>>(p);
   } else {
-    cudaFuncSetAttribute(grad_d_kernel<false>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes));
+    cudaFuncSetAttribute(grad_d_kernel<false>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                         int(bytes));
     grad_d_kernel<false><<<grid, 256, bytes, stream>>>(p);
   }
   if (p.ws_d != nullptr) {
@@ -414,7 +421,8 @@ void build_inverse_map(const void* pair_index, int is64, int64_t num_pairs, int6
     cub::DeviceRadixSort::SortPairs(temp, temp_bytes, keys, sorted, values, order, num_pairs, 0,
                                     key_bits(count), stream);
   }
-  map_begins<<<unsigned((count + 1 + 255) / 256), 256, 0, stream>>>(sorted, num_pairs, count, begin);
+  map_begins<<<unsigned((count + 1 + 255) / 256), 256, 0, stream>>>(sorted, num_pairs, count,
+                                                                    begin);
 }
 
 }  // namespace colmax::detail::cuda_train

@@ -34,19 +34,29 @@ __device__ __forceinline__ bool mask_at(const unsigned char* m, int dtype, int64
   switch (dtype) {
     case kBool:
     case kU8:
-    case kI8: return m[i] != 0;
-    case kI32: return reinterpret_cast<const int32_t*>(m)[i] != 0;
-    case kI64: return reinterpret_cast<const int64_t*>(m)[i] != 0;
-    case kI16: return reinterpret_cast<const int16_t*>(m)[i] != 0;
-    case kF16: return __half2float(reinterpret_cast<const __half*>(m)[i]) != 0.0f;
+    case kI8:
+      return m[i] != 0;
+    case kI32:
+      return reinterpret_cast<const int32_t*>(m)[i] != 0;
+    case kI64:
+      return reinterpret_cast<const int64_t*>(m)[i] != 0;
+    case kI16:
+      return reinterpret_cast<const int16_t*>(m)[i] != 0;
+    case kF16:
+      return __half2float(reinterpret_cast<const __half*>(m)[i]) != 0.0f;
     case kBF16:
       return __bfloat162float(reinterpret_cast<const __nv_bfloat16*>(m)[i]) != 0.0f;
-    default: return reinterpret_cast<const float*>(m)[i] != 0.0f;
+    default:
+      return reinterpret_cast<const float*>(m)[i] != 0.0f;
   }
 }
 
-__device__ __forceinline__ int64_t imin(int64_t a, int64_t b) { return a < b ? a : b; }
-__device__ __forceinline__ int64_t imax(int64_t a, int64_t b) { return a > b ? a : b; }
+__device__ __forceinline__ int64_t imin(int64_t a, int64_t b) {
+  return a < b ? a : b;
+}
+__device__ __forceinline__ int64_t imax(int64_t a, int64_t b) {
+  return a > b ? a : b;
+}
 
 // ---- sequences ------------------------------------------------------------------------------
 
@@ -56,7 +66,9 @@ __device__ __forceinline__ int64_t cu_at(const Seqs& s, int64_t i) {
   return v < 0 ? 0 : (v > s.total_tokens ? s.total_tokens : v);
 }
 
-__device__ __forceinline__ bool packed(const Seqs& s) { return s.cu != nullptr; }
+__device__ __forceinline__ bool packed(const Seqs& s) {
+  return s.cu != nullptr;
+}
 
 // First flat row of sequence i, and its length.
 __device__ __forceinline__ int64_t seq_row(const Seqs& s, int64_t i) {
@@ -78,11 +90,11 @@ __device__ __forceinline__ int64_t token_offset(const Seqs& s, int64_t i, int64_
 
 __device__ __forceinline__ bool valid(const Seqs& s, int64_t i, int64_t j) {
   if (s.mask == nullptr) return true;
-  const int64_t at = packed(s)       ? (cu_at(s, i) + j) * s.mask_token_stride
-                     : s.inner == 1 ? i * s.mask_outer_stride + j * s.mask_token_stride
-                                    : (i / s.inner) * s.mask_outer_stride +
-                                          (i % s.inner) * s.mask_inner_stride +
-                                          j * s.mask_token_stride;
+  const int64_t at = packed(s) ? (cu_at(s, i) + j) * s.mask_token_stride
+                     : s.inner == 1
+                         ? i * s.mask_outer_stride + j * s.mask_token_stride
+                         : (i / s.inner) * s.mask_outer_stride +
+                               (i % s.inner) * s.mask_inner_stride + j * s.mask_token_stride;
   return mask_at(s.mask, s.mask_dtype, at);
 }
 
@@ -99,7 +111,10 @@ __device__ __forceinline__ bool locate(const Seqs& s, int64_t r, int64_t& i, int
   int64_t lo = 0, hi = s.count - 1;  // the last sequence whose start is <= r
   while (lo < hi) {
     const int64_t mid = (lo + hi + 1) / 2;
-    if (cu_at(s, mid) <= r) lo = mid; else hi = mid - 1;
+    if (cu_at(s, mid) <= r)
+      lo = mid;
+    else
+      hi = mid - 1;
   }
   // Empty sequences share a start; the one that holds r is the last with that start.
   i = lo;
@@ -110,16 +125,26 @@ __device__ __forceinline__ bool locate(const Seqs& s, int64_t r, int64_t& i, int
 // ---- pairs ------------------------------------------------------------------------------------
 
 __device__ __forceinline__ int64_t pair_index(const void* p, int is64, int64_t o) {
-  return is64 ? reinterpret_cast<const int64_t*>(p)[o] : int64_t(reinterpret_cast<const int32_t*>(p)[o]);
+  return is64 ? reinterpret_cast<const int64_t*>(p)[o]
+              : int64_t(reinterpret_cast<const int32_t*>(p)[o]);
 }
 
 // The (query, document) of output o; false for a pair-list entry out of range.
 __device__ __forceinline__ bool pair_at(const Pairs& p, int64_t o, int64_t nq, int64_t nd,
                                         int64_t& qi, int64_t& di) {
   switch (p.pairing) {
-    case kCross: qi = o / p.out_cols; di = o % p.out_cols; return true;
-    case kGrouped: qi = o / p.out_cols; di = o; return true;
-    case kDiagonal: qi = o; di = o; return true;
+    case kCross:
+      qi = o / p.out_cols;
+      di = o % p.out_cols;
+      return true;
+    case kGrouped:
+      qi = o / p.out_cols;
+      di = o;
+      return true;
+    case kDiagonal:
+      qi = o;
+      di = o;
+      return true;
     default:
       qi = pair_index(p.pair_q, p.pair64, o);
       di = pair_index(p.pair_d, p.pair64, o);
@@ -131,33 +156,45 @@ __device__ __forceinline__ bool pair_at(const Pairs& p, int64_t o, int64_t nq, i
 __device__ __forceinline__ int64_t query_outputs(const Pairs& p, int64_t qi) {
   switch (p.pairing) {
     case kCross:
-    case kGrouped: return p.out_cols;
-    case kDiagonal: return 1;
-    default: return p.q_begin[qi + 1] - p.q_begin[qi];
+    case kGrouped:
+      return p.out_cols;
+    case kDiagonal:
+      return 1;
+    default:
+      return p.q_begin[qi + 1] - p.q_begin[qi];
   }
 }
 __device__ __forceinline__ int64_t query_output(const Pairs& p, int64_t qi, int64_t n) {
   switch (p.pairing) {
     case kCross:
-    case kGrouped: return qi * p.out_cols + n;
-    case kDiagonal: return qi;
-    default: return p.q_order[p.q_begin[qi] + n];
+    case kGrouped:
+      return qi * p.out_cols + n;
+    case kDiagonal:
+      return qi;
+    default:
+      return p.q_order[p.q_begin[qi] + n];
   }
 }
 __device__ __forceinline__ int64_t document_outputs(const Pairs& p, int64_t di) {
   switch (p.pairing) {
-    case kCross: return p.out_rows;
+    case kCross:
+      return p.out_rows;
     case kGrouped:
-    case kDiagonal: return 1;
-    default: return p.d_begin[di + 1] - p.d_begin[di];
+    case kDiagonal:
+      return 1;
+    default:
+      return p.d_begin[di + 1] - p.d_begin[di];
   }
 }
 __device__ __forceinline__ int64_t document_output(const Pairs& p, int64_t di, int64_t n) {
   switch (p.pairing) {
-    case kCross: return n * p.out_cols + di;
+    case kCross:
+      return n * p.out_cols + di;
     case kGrouped:
-    case kDiagonal: return di;
-    default: return p.d_order[p.d_begin[di] + n];
+    case kDiagonal:
+      return di;
+    default:
+      return p.d_order[p.d_begin[di] + n];
   }
 }
 
@@ -199,7 +236,11 @@ __device__ __forceinline__ void fold(float& best, int& arg, float v, int s) {
 // Merges two running results over disjoint positions.
 __device__ __forceinline__ void merge(float& best, int& arg, float b2, int a2) {
   if (a2 < 0) return;
-  if (arg < 0) { best = b2; arg = a2; return; }
+  if (arg < 0) {
+    best = b2;
+    arg = a2;
+    return;
+  }
   const bool n1 = isnan(best), n2 = isnan(b2);
   bool take;
   if (n1 || n2) {
@@ -207,7 +248,10 @@ __device__ __forceinline__ void merge(float& best, int& arg, float b2, int a2) {
   } else {
     take = b2 > best || (b2 == best && a2 < arg);
   }
-  if (take) { best = b2; arg = a2; }
+  if (take) {
+    best = b2;
+    arg = a2;
+  }
 }
 
 }  // namespace colmax::detail::cuda_train

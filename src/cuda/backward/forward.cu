@@ -108,8 +108,7 @@ struct TensorEngine {
 // k in chunks of 32 through shared memory (transposed, so that reads are float4s).
 struct FmaEngine {
   static size_t smem(int64_t) {
-    return size_t(kKc) * (kRows + 4) * 4 + size_t(kKc) * (kCols + 4) * 4 +
-           size_t(kRows) * kSLd * 4;
+    return size_t(kKc) * (kRows + 4) * 4 + size_t(kKc) * (kCols + 4) * 4 + size_t(kRows) * kSLd * 4;
   }
   float* qt;  // [kKc][kRows + 4]
   float* dt;  // [kKc][kCols + 4]
@@ -134,7 +133,8 @@ struct FmaEngine {
         const int r = i / kKc, kk = i % kKc;
         const int64_t k = k0 + kk;
         float v = 0.0f;
-        if (r < used_rows && sh.row_active[r] && k < dim) v = load_float(p.q.data, p.q.dtype, sh.row_off[r] + k);
+        if (r < used_rows && sh.row_active[r] && k < dim)
+          v = load_float(p.q.data, p.q.dtype, sh.row_off[r] + k);
         qt[kk * (kRows + 4) + r] = v;
       }
       for (int i = int(threadIdx.x); i < kCols * kKc; i += kThreads) {
@@ -196,14 +196,16 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(ForwardParams p) {
     int64_t qi = 0, di = 0;
     if (!pair_at(p.pairs, single_o, nq, p.d.count, qi, di)) {
       // A pair index out of range: NaN score, no winners.
-      for (int64_t t = int64_t(map.chunk) * kRows + tid; t < imin(W, int64_t(map.chunk + 1) * kRows);
-           t += kThreads) {
+      for (int64_t t = int64_t(map.chunk) * kRows + tid;
+           t < imin(W, int64_t(map.chunk + 1) * kRows); t += kThreads) {
         set_winner(p.winners, single_o, t, -1);
       }
       if (tid == 0) {
         const float nan = __int_as_float(0x7fc00000);
-        if (p.chunks == 1) *score_at(p.out, single_o) = nan;
-        else p.partial[single_o * p.chunks + map.chunk] = nan;
+        if (p.chunks == 1)
+          *score_at(p.out, single_o) = nan;
+        else
+          p.partial[single_o * p.chunks + map.chunk] = nan;
       }
       return;
     }
@@ -216,7 +218,8 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(ForwardParams p) {
     int g;
     int64_t qi, t;
     map.at(p, r, g, qi, t);
-    const bool active = r < used_rows && qi < nq && t < W && t < seq_len(p.q, qi) && valid(p.q, qi, t);
+    const bool active =
+        r < used_rows && qi < nq && t < W && t < seq_len(p.q, qi) && valid(p.q, qi, t);
     sh.row_active[r] = active;
     sh.row_off[r] = active ? token_offset(p.q, qi, t) : 0;
     sh.row_scale[r] = active ? (p.inv_q ? p.inv_q[seq_row(p.q, qi) + t] : 1.0f) : 0.0f;
@@ -275,7 +278,8 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(ForwardParams p) {
           w = arg;
           term = best;
           const int fm = sh.first_masked;
-          if (p.zero_mode && fm != INT_MAX && !isnan(term) && (term < 0.0f || (term == 0.0f && fm < w))) {
+          if (p.zero_mode && fm != INT_MAX && !isnan(term) &&
+              (term < 0.0f || (term == 0.0f && fm < w))) {
             w = -1;
             term = 0.0f;
           }
@@ -290,10 +294,12 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(ForwardParams p) {
       if (qi < nq) {
         const int64_t o = cross ? qi * p.pairs.out_cols + di : single_o;
         float sum = 0.0f;
-        for (int r = tid * p.rows_per_query; r < (tid + 1) * p.rows_per_query; ++r) sum += sh.terms[r];
+        for (int r = tid * p.rows_per_query; r < (tid + 1) * p.rows_per_query; ++r)
+          sum += sh.terms[r];
         // A query longer than the winners' width, or a document longer than int16 holds,
         // cannot be represented: say so with NaN rather than a wrong score.
-        if (seq_len(p.q, qi) > W || (p.winners.is16 && ld > 32768)) sum = __int_as_float(0x7fc00000);
+        if (seq_len(p.q, qi) > W || (p.winners.is16 && ld > 32768))
+          sum = __int_as_float(0x7fc00000);
         if (p.chunks == 1) {
           *(cross ? score_rc(p.out, qi, di) : score_at(p.out, o)) = sum;
         } else {
@@ -316,7 +322,8 @@ template <class E>
 void launch_with(const ForwardParams& p, cudaStream_t stream) {
   const size_t bytes = E::smem(p.q.dim);
   if (bytes > 48 * 1024) {
-    cudaFuncSetAttribute(forward_kernel<E>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes));
+    cudaFuncSetAttribute(forward_kernel<E>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                         int(bytes));
   }
   forward_kernel<E><<<unsigned(p.blocks), kThreads, bytes, stream>>>(p);
 }
@@ -325,9 +332,12 @@ void launch_with(const ForwardParams& p, cudaStream_t stream) {
 
 size_t forward_smem_bytes(Engine engine, int64_t dim) {
   switch (engine) {
-    case Engine::tensor_bf16: return TensorEngine<__nv_bfloat16>::smem(dim);
-    case Engine::tensor_f16: return TensorEngine<__half>::smem(dim);
-    default: return FmaEngine::smem(dim);
+    case Engine::tensor_bf16:
+      return TensorEngine<__nv_bfloat16>::smem(dim);
+    case Engine::tensor_f16:
+      return TensorEngine<__half>::smem(dim);
+    default:
+      return FmaEngine::smem(dim);
   }
 }
 
@@ -360,9 +370,15 @@ void launch_forward(ForwardParams p, Engine engine, int sm_count, cudaStream_t s
     p.blocks = outputs * p.chunks;
   }
   switch (engine) {
-    case Engine::tensor_bf16: launch_with<TensorEngine<__nv_bfloat16>>(p, stream); break;
-    case Engine::tensor_f16: launch_with<TensorEngine<__half>>(p, stream); break;
-    default: launch_with<FmaEngine>(p, stream); break;
+    case Engine::tensor_bf16:
+      launch_with<TensorEngine<__nv_bfloat16>>(p, stream);
+      break;
+    case Engine::tensor_f16:
+      launch_with<TensorEngine<__half>>(p, stream);
+      break;
+    default:
+      launch_with<FmaEngine>(p, stream);
+      break;
   }
   if (p.chunks > 1) {
     sum_partials<<<unsigned((outputs + 255) / 256), 256, 0, stream>>>(p, outputs);

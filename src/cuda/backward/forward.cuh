@@ -18,8 +18,8 @@
 
 namespace colmax::detail::cuda_train {
 
-constexpr int kRows = 128;    // query-token rows of a block
-constexpr int kCols = 64;     // document tokens of a tile
+constexpr int kRows = 128;  // query-token rows of a block
+constexpr int kCols = 64;   // document tokens of a tile
 constexpr int kThreads = 256;
 
 enum class Engine { tensor_bf16, tensor_f16, fma };
@@ -32,10 +32,10 @@ struct ForwardParams {
   const float* inv_q = nullptr;  // inverse norms when normalising, else nullptr
   const float* inv_d = nullptr;
   int zero_mode = 0;
-  int rows_per_query = 0;  // R: a query's rows in the block (multiple of 16, <= kRows)
-  int slots = 1;           // G: queries stacked in a block (cross product only)
-  int chunks = 1;          // row chunks of kRows per query, when W > kRows
-  int docs_per_block = 1;  // cross product: documents a block walks with the same queries
+  int rows_per_query = 0;    // R: a query's rows in the block (multiple of 16, <= kRows)
+  int slots = 1;             // G: queries stacked in a block (cross product only)
+  int chunks = 1;            // row chunks of kRows per query, when W > kRows
+  int docs_per_block = 1;    // cross product: documents a block walks with the same queries
   int64_t query_groups = 0;  // cross product: ceil(Nq / G)
   int64_t blocks = 0;
   float* partial = nullptr;  // [outputs, chunks] partial scores when chunks > 1
