@@ -58,7 +58,7 @@ std::vector<Shape> issue_shapes() {
 
 // Device buffer of bf16 values uniform in [-1, 1), drawn on the host.
 void* random_bf16(int64_t n, uint64_t seed) {
-  std::vector<__nv_bfloat16> h(size_t(n));
+  std::vector<__nv_bfloat16> h(static_cast<size_t>(n));
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   for (auto& x : h) x = __float2bfloat16(u(rng));
@@ -69,7 +69,7 @@ void* random_bf16(int64_t n, uint64_t seed) {
 }
 
 void* device_floats(int64_t n, uint64_t seed) {
-  std::vector<float> h(size_t(n));
+  std::vector<float> h(static_cast<size_t>(n));
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   for (auto& x : h) x = u(rng);
