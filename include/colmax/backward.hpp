@@ -76,8 +76,10 @@
 namespace colmax {
 
 enum class BackwardStrategy : uint8_t {
-  // Deterministic on the CPU. On CUDA the faster of the two for the shape, as measured
-  // (docs/training.md); choose `deterministic` explicitly when reproducibility matters.
+  // Deterministic on the CPU. On CUDA the faster of the two as measured (docs/training.md):
+  // fast for the cross product and pair lists (documents shared by many scores),
+  // deterministic for per-query candidates and pairs. Choose `deterministic` explicitly when
+  // reproducibility matters.
   automatic,
   // CUDA: document-token gradients are summed with floating-point atomics, so the last bits
   // may differ between runs. CPU: the same as deterministic.
