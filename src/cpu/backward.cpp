@@ -106,7 +106,7 @@ struct Side {
 
   int64_t rows() const { return begins.back(); }
   int64_t begin(int64_t i) const { return begins[size_t(i)]; }
-  const float* row(int64_t i, int64_t j) const { return &unit[size_t((begin(i) + j) * dim)]; }
+  const float* row(int64_t i, int64_t j) const { return unit.data() + (begin(i) + j) * dim; }
 };
 
 Side prepare(const SeqSet& s, bool normalize, int threads) {
@@ -134,7 +134,7 @@ Side prepare(const SeqSet& s, bool normalize, int threads) {
     for (int64_t v = side.valid_begin[size_t(i)]; v < side.valid_begin[size_t(i) + 1]; ++v) {
       const int64_t j = side.valid[size_t(v)];
       const int64_t r = side.begin(i) + j;
-      float* u = &side.unit[size_t(r * s.dim)];
+      float* u = side.unit.data() + r * s.dim;
       convert_row(s.token(i, j), s.dtype, s.dim, u);
       float n2 = 0;
       for (int64_t k = 0; k < s.dim; ++k) n2 += u[k] * u[k];
@@ -165,7 +165,7 @@ Transposed transpose_queries(const Side& q, int threads) {
   }
   t.data.assign(size_t(t.begin.back()), 0.0f);
   parallel_for(n, threads, [&](int64_t i) {
-    float* dst = &t.data[size_t(t.begin[size_t(i)])];
+    float* dst = t.data.data() + t.begin[size_t(i)];
     const int64_t pad = t.lq_pad[size_t(i)];
     for (int64_t j = 0; j < q.s->seq_length(i); ++j) {
       const float* src = q.row(i, j);
@@ -191,8 +191,8 @@ void forward_pass(const Problem& p, const Side& q, const Side& d, const Winners&
     std::vector<int32_t> arg(size_t(pad), -1);
     const int64_t v0 = d.valid_begin[size_t(di)], nv = d.valid_begin[size_t(di) + 1] - v0;
     if (nv > 0 && lq > 0) {
-      kern.scan(&qt.data[size_t(qt.begin[size_t(qi)])], pad, q.dim, d.row(di, 0),
-                &d.valid[size_t(v0)], nv, best.data(), arg.data());
+      kern.scan(qt.data.data() + qt.begin[size_t(qi)], pad, q.dim, d.row(di, 0),
+                d.valid.data() + v0, nv, best.data(), arg.data());
     }
     const int64_t m0 = d.first_masked[size_t(di)];
     float total = 0;
@@ -258,7 +258,7 @@ void gradient(const GradOut& g, const Side& side, bool normalize, int threads,
     contributions(i, acc.data());
     for (int64_t j = 0; j < len; ++j) {
       const int64_t r = side.begin(i) + j;
-      finish_row(&acc[size_t(j * dim)], &side.unit[size_t(r * dim)], side.norm[size_t(r)], dim,
+      finish_row(acc.data() + j * dim, side.unit.data() + r * dim, side.norm[size_t(r)], dim,
                  normalize, g.seqs.dtype, g.token(i, j));
     }
   });

@@ -27,7 +27,7 @@ struct Tokens {
     return s->packed() ? static_cast<const int64_t*>(s->cu)[i] + j : i * s->length + j;
   }
   int64_t rows() const { return s->packed() ? s->total_tokens : s->count * s->length; }
-  const double* at(int64_t i, int64_t j) const { return &unit[size_t(id(i, j) * dim)]; }
+  const double* at(int64_t i, int64_t j) const { return unit.data() + id(i, j) * dim; }
 };
 
 Tokens load(const SeqSet& s, bool normalize) {
@@ -127,8 +127,8 @@ void write_grad(const GradOut& g, const Tokens& x, const std::vector<double>& ac
   for (int64_t i = 0; i < s.count; ++i) {
     for (int64_t j = 0; j < s.seq_length(i); ++j) {
       const int64_t r = x.id(i, j);
-      const double* G = &acc[size_t(r * s.dim)];
-      const double* u = &x.unit[size_t(r * s.dim)];
+      const double* G = acc.data() + r * s.dim;
+      const double* u = x.unit.data() + r * s.dim;
       const double n = x.norm[size_t(r)];
       if (!normalize) {
         for (int64_t k = 0; k < s.dim; ++k) out[size_t(k)] = G[k];
@@ -190,8 +190,8 @@ void reference_maxsim_backward(const Training& tr) {
       if (w < 0) continue;
       const double* qt = q.at(qi, t);
       const double* ds = d.at(di, w);
-      double* gqt = &gq[size_t(q.id(qi, t) * dim)];
-      double* gds = &gd[size_t(d.id(di, w) * dim)];
+      double* gqt = gq.data() + q.id(qi, t) * dim;
+      double* gds = gd.data() + d.id(di, w) * dim;
       for (int64_t k = 0; k < dim; ++k) {
         gqt[k] += g * ds[k];
         gds[k] += g * qt[k];
