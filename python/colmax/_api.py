@@ -24,6 +24,12 @@ def _ops():
     return _torch_ops
 
 
+def _check_backward(backward):
+    """late-interaction-kernels rejects an unknown `backward=` even when no gradient is taken."""
+    if backward is not None:
+        _options.backward_strategy(backward)
+
+
 def _train(layout, Q, D, cu_q, cu_d, pair_q, pair_d, q_mask, d_mask, opts, backward):
     """Differentiable scores (PyTorch inputs that require grad)."""
     from . import _backward
@@ -62,6 +68,7 @@ def maxsim(Q, D, q_mask=None, d_mask=None, *, normalize=False, backward=None,
     """
     fw = framework_of(Q)
     opts = _options.encode(mask_mode, normalize, fp32_precision, backend, num_threads)
+    _check_backward(backward)
     q_single = Q.ndim == 2
     d_single = D.ndim == 2
     if q_single:
@@ -91,6 +98,7 @@ def maxsim_pairs(Q, D, q_mask=None, d_mask=None, *, normalize=False, backward=No
                  mask_mode="exclude", fp32_precision="exact", num_threads=0, backend="auto"):
     """Paired MaxSim: score(Q[b], D[b]) for Q [B, Lq, dim], D [B, Ld, dim] -> [B] fp32."""
     opts = _options.encode(mask_mode, normalize, fp32_precision, backend, num_threads)
+    _check_backward(backward)
     fw = framework_of(Q)
     if fw.name == "torch":
         ops = _ops()
@@ -114,6 +122,7 @@ def maxsim_varlen(Q_packed, D_packed, cu_seqlens_q, cu_seqlens_d, max_seqlen_q=N
     """
     del max_seqlen_q, max_seqlen_d
     opts = _options.encode(mask_mode, normalize, fp32_precision, backend, num_threads)
+    _check_backward(backward)
     fw = framework_of(Q_packed)
     args = (Q_packed, cu_seqlens_q, D_packed, cu_seqlens_d, q_mask, d_mask)
     if fw.name == "torch":
@@ -137,6 +146,7 @@ def maxsim_packed_pairs(Q_packed, D_packed, cu_seqlens_q, cu_seqlens_d, pair_q_i
     """
     del max_seqlen_q, max_seqlen_d
     opts = _options.encode(mask_mode, normalize, fp32_precision, backend, num_threads)
+    _check_backward(backward)
     fw = framework_of(Q_packed)
     args = (Q_packed, cu_seqlens_q, D_packed, cu_seqlens_d, pair_q_idx, pair_d_idx, q_mask,
             d_mask)

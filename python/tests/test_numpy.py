@@ -220,6 +220,7 @@ def test_reference_backend_agrees():
     (lambda Q, D: colmax.maxsim(Q, D, mask_mode="max"), ValueError, "mask_mode"),
     (lambda Q, D: colmax.maxsim(Q, D, fp32_precision="fp8"), ValueError, "fp32_precision"),
     (lambda Q, D: colmax.maxsim(Q, D, num_threads=-1), ValueError, "num_threads"),
+    (lambda Q, D: colmax.maxsim(Q, D, backward="sometimes"), ValueError, "backward"),
     (lambda Q, D: colmax.maxsim(Q, D, backend="cuda"), ValueError, "CUDA"),
     (lambda Q, D: colmax.maxsim([[[1.0]]], D), TypeError, "list"),
     (lambda Q, D: colmax.maxsim(Q[..., ::2], D[..., ::2]), ValueError, "contiguous"),
