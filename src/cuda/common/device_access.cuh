@@ -2,9 +2,13 @@
 // indices, and the resolution of one (query group, document) pair into token offsets.
 //
 // Offsets and pair indices live in device memory and were not checked by the host (that
-// would need a synchronisation). They are checked here instead: a packed sequence whose
-// offsets are negative, decreasing or past the end of its token tensor, or a pair index
-// outside [0, N), marks the pair `bad`. A bad pair reads no tokens and its score is NaN.
+// would need a synchronisation). They are checked here instead, and nothing outside the
+// tensors is ever read:
+//  - a pair index outside [0, N), or a document whose offsets are negative, decreasing or
+//    past the end of its token tensor: the pair reads no tokens and scores NaN;
+//  - a packed query whose offsets are invalid scores NaN (against every document). Queries
+//    stacked with it keep their scores unless their own range had to be clamped because a
+//    neighbour's end runs past their start, in which case they score NaN too.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -90,7 +94,8 @@ __device__ __forceinline__ bool packed_range(const SeqView& s, int64_t i, int64_
 struct PairSeqs {
   int64_t q0 = -1;  // first query; -1 when bad (never equal to another pair's identity)
   int32_t nslots = 1;
-  int32_t bad = 0;
+  int32_t bad = 0;         // the whole pair is bad (document or pair index): every slot NaN
+  uint32_t bad_slots = 0;  // packed queries whose own offsets are bad: bit s = slot s NaN
   int64_t nrows = 0;
   int64_t qtok = 0, qmask = 0;  // element offsets of row 0 (and of its mask element)
   int64_t dlen = 0;
@@ -99,10 +104,18 @@ struct PairSeqs {
   int64_t out_slot_stride = 0;  // between the scores of consecutive slots
 };
 
-// Resolves pair p. `group` > 1 only for the cross pairing. `prefix` (group + 1 entries)
-// receives the relative row offsets of packed queries when group > 1.
-__device__ inline PairSeqs resolve_pair(const ProblemView& v, int64_t p, int32_t group,
-                                        int32_t* prefix) {
+__device__ __forceinline__ int64_t clamp64(int64_t x, int64_t lo, int64_t hi) {
+  return x < lo ? lo : (x > hi ? hi : x);
+}
+
+// Resolves pair p. `group` > 1 only for the cross pairing (at most 32 for packed queries).
+// `prefix` (group + 1 entries) receives the relative row offsets of packed queries.
+//
+// Packed query offsets are clamped into a non-decreasing sequence inside [0, T] before use,
+// so the rows read are always inside the token tensor; a query whose own offsets needed
+// clamping is marked in bad_slots and scores NaN.
+__device__ __forceinline__ PairSeqs resolve_pair(const ProblemView& v, int64_t p, int32_t group,
+                                                 int32_t* prefix) {
   PairSeqs r;
   int64_t qi = 0, di = 0;
   bool bad = false;
@@ -139,19 +152,24 @@ __device__ inline PairSeqs resolve_pair(const ProblemView& v, int64_t p, int32_t
       r.qmask = padded_mask_begin(v.q, qi);
       r.nrows = int64_t(r.nslots) * v.q.length;
     } else {
-      int64_t first = 0, end = 0;
-      bad = !packed_range(v.q, qi, first, end);
-      if (prefix) prefix[0] = 0;
-      for (int32_t s = 1; s < r.nslots && !bad; ++s) {
-        const int64_t next = load_index(v.q.cu, v.q.cu_is64, qi + s + 1);
-        bad = next < end || next > v.q.total_tokens;
-        if (prefix) prefix[s] = int32_t(end - first);
-        end = next;
+      const int64_t total = v.q.total_tokens;
+      const int64_t first = clamp64(load_index(v.q.cu, v.q.cu_is64, qi), 0, total);
+      int64_t prev = first;
+      int64_t a_raw = load_index(v.q.cu, v.q.cu_is64, qi);
+      for (int32_t s = 0; s < r.nslots; ++s) {
+        const int64_t b_raw = load_index(v.q.cu, v.q.cu_is64, qi + s + 1);
+        const int64_t a = clamp64(a_raw, prev, total);
+        const int64_t b = clamp64(b_raw, a, total);
+        if (a != a_raw || b != b_raw) r.bad_slots |= 1u << (s & 31);
+        if (prefix) prefix[s] = int32_t(a - first);
+        prev = b;
+        a_raw = b_raw;
       }
-      if (prefix) prefix[r.nslots] = int32_t(end - first);
+      if (prefix) prefix[r.nslots] = int32_t(prev - first);
       r.qtok = first * v.q.token_stride;
       r.qmask = first * v.q.mask.token_stride;
-      r.nrows = end - first;
+      r.nrows = prev - first;
+      if (r.nslots == 1 && r.bad_slots) bad = true;
     }
   }
   if (!bad) {
@@ -169,9 +187,11 @@ __device__ inline PairSeqs resolve_pair(const ProblemView& v, int64_t p, int32_t
   }
   if (bad) {
     r.bad = 1;
+    r.bad_slots = ~0u;
     r.q0 = -1;
     r.nrows = 0;
     r.dlen = 0;
+    r.qtok = r.dtok = r.qmask = r.dmask = 0;
     if (prefix) {
       for (int32_t s = 0; s <= r.nslots; ++s) prefix[s] = 0;
     }

@@ -11,7 +11,7 @@ namespace {
 constexpr int kThreads = 256;
 constexpr int kMaxDimCached = 1024;
 
-__device__ float inv_norm(const SeqView& s, int64_t tok) {
+__device__ __forceinline__ float inv_norm(const SeqView& s, int64_t tok) {
   float n2 = 0.f;
   for (int64_t k = 0; k < s.dim; ++k) {
     const float x = to_float(s.data + (tok + k) * s.elem_bytes, s.elem);
@@ -21,7 +21,7 @@ __device__ float inv_norm(const SeqView& s, int64_t tok) {
 }
 
 // Block-wide NaN-propagating max; every thread gets the result.
-__device__ float block_max(float v, float* scratch) {
+__device__ __forceinline__ float block_max(float v, float* scratch) {
   for (int o = 16; o > 0; o /= 2) v = max_nan(v, __shfl_xor_sync(0xffffffffu, v, o));
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   __syncthreads();

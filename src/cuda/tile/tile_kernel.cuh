@@ -388,7 +388,9 @@ __global__ void __launch_bounds__(32 * WM * WN) tile_kernel(const TileParams p) 
       if (lane == 0) {
         const float total = (c == 0 ? 0.f : partial[s]) + sum;
         partial[s] = total;
-        if (c == d.nchunks - 1) v.out[d.out + s * d.out_slot_stride] = d.bad ? NAN : total;
+        if (c == d.nchunks - 1) {
+          v.out[d.out + s * d.out_slot_stride] = (d.bad_slots >> (s & 31)) & 1u ? NAN : total;
+        }
       }
     }
   };
@@ -407,14 +409,14 @@ __global__ void __launch_bounds__(32 * WM * WN) tile_kernel(const TileParams p) 
       d.out = ps.out;
       d.out_slot_stride = ps.out_slot_stride;
       d.q0 = ps.q0;
-      d.bad = ps.bad;
+      d.bad_slots = ps.bad_slots;
       d.nslots = ps.nslots;
       // Lengths beyond int32 cannot be addressed by a block: score NaN rather than wrap.
       const bool huge = ps.nrows > 0x7fffffffLL - M || ps.dlen > 0x7fffffffLL - BN;
       d.nrows = huge ? 0 : int32_t(ps.nrows);
       d.dlen = huge ? 0 : int32_t(ps.dlen);
       if (huge) {
-        d.bad = 1;
+        d.bad_slots = ~0u;
         d.q0 = -1;
       }
       d.nchunks = d.nrows > 0 ? (d.nrows + M - 1) / M : 1;

@@ -45,8 +45,11 @@ inline constexpr uint8_t kColValid = 0, kColMasked = 1, kColOut = 2;
 struct PairDesc {
   int64_t qtok, qmask, dtok, dmask, out, out_slot_stride;
   int64_t q0;  // identity of the stacked queries (-1: bad pair)
-  int32_t nrows, dlen, nslots, bad, nchunks, ntiles;
+  int32_t nrows, dlen, nslots, nchunks, ntiles;
+  uint32_t bad_slots;  // bit s: slot s scores NaN (bad offsets or indices)
 };
+
+static_assert(sizeof(PairDesc) == 80, "scripts/tune_dispatch.py assumes 80-byte descriptors");
 
 // Byte offsets into dynamic shared memory.
 struct TileSmem {
