@@ -6,9 +6,10 @@
 #
 #   scripts/gpu-check.sh OUTDIR
 #
-# OUTDIR receives (seven files): run.log (device, build, test and benchmark output),
+# OUTDIR receives (eight files): run.log (device, build, test and benchmark output),
 # tests.json (gtest results), sanitizer.log, colmax.json, peers.json, results.json (merged
-# benchmark with roofline percentages) and summary.txt (what is printed last).
+# benchmark with roofline percentages), profile.txt (Nsight Compute) and summary.txt (what is
+# printed last).
 #
 # Environment:
 #   COLMAX_BUILD_DIR   reuse this build when it already holds the test and benchmark binaries
@@ -17,7 +18,7 @@
 #   COLMAX_PEER_WHEELS folder of wheels (late-interaction-kernels 0.4.5, flash-maxsim 0.3.0)
 #                      installed into a private target before the peers' benchmark
 #   COLMAX_COMMIT      commit recorded in results.json (default: git rev-parse HEAD)
-#   COLMAX_GPU_STEPS   steps to run (default "tests,memcheck,bench,peers,racecheck")
+#   COLMAX_GPU_STEPS   steps to run (default "tests,memcheck,bench,peers,profile,racecheck")
 #   JOBS               parallel build jobs (default: all cores)
 set -uo pipefail
 if [ $# -ne 1 ]; then
@@ -28,7 +29,7 @@ out=$(mkdir -p "$1" && cd "$1" && pwd)
 cd "$(dirname "$0")/.."
 root=$(pwd)
 build=${COLMAX_BUILD_DIR:-build/gpu}
-steps=${COLMAX_GPU_STEPS:-tests,memcheck,bench,peers,racecheck}
+steps=${COLMAX_GPU_STEPS:-tests,memcheck,bench,peers,profile,racecheck}
 jobs=${JOBS:-$(nproc)}
 commit=${COLMAX_COMMIT:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}
 log=$out/run.log
@@ -61,10 +62,10 @@ fi
 if has tests; then
   # One process per suite: a kernel fault poisons its CUDA context, not the other suites'.
   note "GPU tests"
-  suites=$("$tests_bin" --gtest_list_tests | grep -E '^[A-Za-z]' | tr -d '.')
+  suites=$("$tests_bin" --gtest_list_tests | grep -E '^[A-Za-z0-9_]+\.$' | tr -d '.')
   parts=()
   for s in $suites; do
-    timeout 240 "$tests_bin" --gtest_filter="$s.*" --gtest_output="json:$out/tests_$s.json" >>"$log" 2>&1
+    timeout 150 "$tests_bin" --gtest_filter="$s.*" --gtest_output="json:$out/tests_$s.json" >>"$log" 2>&1
     rc=$?
     echo "suite $s: exit $rc" | tee -a "$log"
     parts+=("$out/tests_$s.json")
@@ -125,11 +126,25 @@ if has peers; then
       "$COLMAX_PEER_WHEELS"/late_interaction_kernels*.whl "$COLMAX_PEER_WHEELS"/flash_maxsim*.whl >>"$log" 2>&1
     export PYTHONPATH=/tmp/colmax-peers${PYTHONPATH:+:$PYTHONPATH}
   fi
-  if timeout 200 python3 bench/cuda/peers.py --out "$out/peers.json" --min-ms 200 >>"$log" 2>&1; then
+  if timeout 320 python3 bench/cuda/peers.py --out "$out/peers.json" --min-ms 200 >>"$log" 2>&1; then
     status+=("peers benchmark: ok")
   else
     status+=("peers benchmark: FAILED or timed out")
   fi
+fi
+
+if has profile; then
+  # Nsight Compute on one memory-bound and one compute-bound shape: speed of light, occupancy,
+  # warp stall reasons, memory traffic (the third launch: after the first call and warm-up).
+  note "profile (ncu)"
+  for spec in cross,128,1,32,1000,300 cross,128,1,1024,1000,1024; do
+    echo "== ncu: $spec ==" >>"$out/profile.txt"
+    timeout 90 ncu --kernel-name regex:tile_kernel --launch-skip 2 --launch-count 1 \
+      --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats \
+      --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis \
+      "$bench_bin" --tune "$spec" --repeat 3 >>"$out/profile.txt" 2>&1
+    status+=("profile $spec: exit $?")
+  done
 fi
 
 if has racecheck; then

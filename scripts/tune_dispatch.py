@@ -39,7 +39,7 @@ ROWS_REP = [32, 64, 128, 512, 2048]  # a representative row count of each bucket
 LAYOUTS = ["cross", "grouped", "diagonal", "list"]
 PAIR_BATCH = 64
 PAIR_DESC_BYTES = 80
-CHUNK_PITCH = 144
+MAX_CHUNK = 256  # kMaxChunkBytes
 
 
 def align16(x):
@@ -51,8 +51,9 @@ def smem_bytes(shape, elem_bytes, dim, stages, qslots, prefix_len=0, group=1):
     rows, cols = wm * mt * 16, wn * nt * 8
     kp = (dim + 15) // 16 * 16
     qpitch = kp * elem_bytes + 16
+    dpitch = min(kp * elem_bytes, MAX_CHUNK) + 16
     at = align16(qslots * rows * qpitch)
-    at = align16(at + stages * cols * CHUNK_PITCH)
+    at = align16(at + stages * cols * dpitch)
     at = align16(at + stages * cols)
     at = align16(at + stages * cols * 4)
     at = align16(at + PAIR_BATCH * PAIR_DESC_BYTES)

@@ -227,19 +227,44 @@ def versions():
     return v
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--min-ms", type=float, default=300)
-    ap.add_argument("--only", default="")
-    a = ap.parse_args()
-    l2 = torch.cuda.get_device_properties(0).L2_cache_size
+def run_isolated(a):
+    """Each shape in its own process: a peer that faults (an illegal address, say) poisons its
+    CUDA context, and must not take the other shapes down with it."""
+    import subprocess
+    import tempfile
     copy_gbps, mm_tflops = ceilings()
     print("ceilings: copy %.0f GB/s, bf16 matmul %.0f TFLOP/s" % (copy_gbps, mm_tflops), file=sys.stderr)
     res = {"device": torch.cuda.get_device_name(0), "versions": versions(), "copy_gbps": copy_gbps,
            "bf16_matmul_tflops": mm_tflops, "shapes": []}
     for s in SHAPES:
         if a.only and s[0] not in a.only.split(","):
+            continue
+        with tempfile.NamedTemporaryFile(suffix=".json") as tmp:
+            r = subprocess.run([sys.executable, __file__, "--shape", s[0], "--out", tmp.name,
+                                "--min-ms", str(a.min_ms)])
+            try:
+                res["shapes"].append(json.load(open(tmp.name))["shapes"][0])
+            except Exception as e:  # noqa: BLE001
+                res["shapes"].append({"name": s[0], "error": "process exit %d: %s" % (r.returncode, e),
+                                      "peers": {}})
+    with open(a.out, "w") as f:
+        json.dump(res, f, indent=1)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--min-ms", type=float, default=300)
+    ap.add_argument("--only", default="")
+    ap.add_argument("--shape", default="", help="run one shape in this process (internal)")
+    a = ap.parse_args()
+    if not a.shape:
+        run_isolated(a)
+        return
+    l2 = torch.cuda.get_device_properties(0).L2_cache_size
+    res = {"shapes": []}
+    for s in SHAPES:
+        if s[0] != a.shape:
             continue
         x0 = make_inputs(s, 1)
         rot = int(min(max(4 * l2 / max(input_bytes(x0), 1) + 1, 1), 16))

@@ -133,25 +133,28 @@ __device__ __forceinline__ bool cursor_step(Cursor& k, const PairDesc* descs, in
 // byte `col0` of each global row. row_src(r) gives the global address of row r's element 0,
 // or nullptr for a row that does not exist (zero-filled). Bytes past the embedding's end
 // are zero-filled. Asynchronous (cp.async) when the source has the shared type and is
-// aligned; otherwise element by element with conversion.
+// aligned; otherwise element by element with conversion. Unit u of the block goes to row
+// u / upr: the quotient is advanced incrementally (no division per unit).
 template <Elem E, int T, class RowSrc>
 __device__ __forceinline__ void copy_rows(unsigned char* dst0, int pitch, int rows, int nbytes,
                                           int col0, const SeqView& s, RowSrc row_src) {
   const int tid = threadIdx.x;
   const int row_bytes = int(s.dim) * s.elem_bytes;
   const uint32_t dst_base = ptx::smem_addr(dst0);
-  if (s.elem == E && s.copy_bytes >= 4) {
-    const int w = s.copy_bytes;
-    const int upr = nbytes / w;
-    const int total = rows * upr;
-    for (int u = tid; u < total; u += T) {
-      const int r = u / upr;
-      const int o = (u - r * upr) * w;
-      const unsigned char* src = row_src(r);
-      int valid = src ? row_bytes - col0 - o : 0;
+  const bool async = s.elem == E && s.copy_bytes >= 4;
+  const int w = async ? s.copy_bytes : 16;  // bytes per unit
+  const int upr = nbytes / w;
+  const int total = rows * upr;
+  const int dr = T / upr, dofs = T - dr * upr;
+  int r = tid / upr, o = tid - r * upr;
+  for (int u = tid; u < total; u += T) {
+    const unsigned char* src = row_src(r);
+    const int at = o * w;
+    const uint32_t dst = dst_base + uint32_t(r * pitch + at);
+    if (async) {
+      int valid = src ? row_bytes - col0 - at : 0;
       valid = valid < 0 ? 0 : (valid > w ? w : valid);
-      const unsigned char* sp = valid > 0 ? src + col0 + o : s.data;
-      const uint32_t dst = dst_base + uint32_t(r * pitch + o);
+      const unsigned char* sp = valid > 0 ? src + col0 + at : s.data;
       if (w == 16) {
         ptx::cp_async<16>(dst, sp, valid);
       } else if (w == 8) {
@@ -159,31 +162,30 @@ __device__ __forceinline__ void copy_rows(unsigned char* dst0, int pitch, int ro
       } else {
         ptx::cp_async<4>(dst, sp, valid);
       }
-    }
-  } else {
-    constexpr int per = 16 / ElemOps<E>::bytes;  // elements per 16-byte unit
-    const int upr = nbytes / 16;
-    const int total = rows * upr;
-    for (int u = tid; u < total; u += T) {
-      const int r = u / upr;
-      const int o = (u - r * upr) * 16;
-      const unsigned char* src = row_src(r);
-      const int k0 = (col0 + o) / ElemOps<E>::bytes;
+    } else {
+      constexpr int per = 16 / ElemOps<E>::bytes;  // elements per 16-byte unit
+      const int k0 = (col0 + at) / ElemOps<E>::bytes;
       float x[per];
 #pragma unroll
       for (int e = 0; e < per; ++e) {
         const int k = k0 + e;
         x[e] = (src && k < s.dim) ? to_float(src + int64_t(k) * s.elem_bytes, s.elem) : 0.f;
       }
-      uint32_t w[4];
+      uint32_t v[4];
       if constexpr (E == Elem::f32) {
 #pragma unroll
-        for (int e = 0; e < 4; ++e) w[e] = __float_as_uint(x[e]);
+        for (int e = 0; e < 4; ++e) v[e] = __float_as_uint(x[e]);
       } else {
 #pragma unroll
-        for (int e = 0; e < 4; ++e) w[e] = ElemOps<E>::pack2(x[2 * e], x[2 * e + 1]);
+        for (int e = 0; e < 4; ++e) v[e] = ElemOps<E>::pack2(x[2 * e], x[2 * e + 1]);
       }
-      ptx::st_shared_v4(dst_base + uint32_t(r * pitch + o), w[0], w[1], w[2], w[3]);
+      ptx::st_shared_v4(dst, v[0], v[1], v[2], v[3]);
+    }
+    o += dofs;
+    r += dr;
+    if (o >= upr) {
+      o -= upr;
+      ++r;
     }
   }
 }
@@ -217,10 +219,12 @@ __global__ void __launch_bounds__(32 * WM * WN) tile_kernel(const TileParams p) 
   float* const partial = reinterpret_cast<float*>(smem + p.smem.partial);
 
   const int S = p.stages, QS = p.qslots;
-  const int qpitch = p.kp * EB + 16;
-  const int kbytes = p.kp * EB;
-  const int nkc = (kbytes + kChunkBytes - 1) / kChunkBytes;
-  const int64_t lq = v.q.length;  // padded queries: tokens per query
+  const int kbytes = p.kp * EB;  // padded row bytes
+  const int qpitch = kbytes + 16;
+  const int cbytes = int(tile_chunk_bytes(p.kp, EB));  // bytes per k-chunk
+  const int dpitch = cbytes + 16;
+  const int nkc = (kbytes + cbytes - 1) / cbytes;
+  const int lq = int(v.q.length);  // padded queries: tokens per query (checked < 2^31)
 
   // This block's pairs.
   const int64_t pb = int64_t(blockIdx.x) * p.pairs / gridDim.x;
@@ -240,80 +244,71 @@ __global__ void __launch_bounds__(32 * WM * WN) tile_kernel(const TileParams p) 
   // Per-token partial sum of squares (normalisation), thread's token tid / TPT.
   float dn2 = 0.f;
 
-  // Column flags loaded by the producer, written to shared memory one iteration later so
-  // that the mask loads overlap the tensor-core work.
-  constexpr int kPend = kMaxStages - 1;
-  int pend_slot[kPend];
-  uint64_t pend_bits[kPend];
-  uint8_t pend_code[kPend];  // kColValid / kColOut, or kColMasked meaning "test the bits"
-#pragma unroll
-  for (int u = 0; u < kPend; ++u) {
-    pend_slot[u] = -1;
-    pend_bits[u] = 0;
-    pend_code[u] = kColOut;
-  }
+  // Column flags of the last stage issued. The mask element is loaded when the stage is
+  // issued and written to shared memory at the next iteration, so that its latency overlaps
+  // the tensor-core work instead of stalling the issuing threads.
+  int pend_slot = -1;
+  uint64_t pend_bits = 0;
+  uint8_t pend_code = kColOut;  // kColValid / kColOut, or kColMasked meaning "test the bits"
 
   Cursor prod, cons;
 
-  auto write_pending = [&](int u) {
-    if (pend_slot[u] >= 0) {
-      uint8_t code = pend_code[u];
-      if (code == kColMasked)
-        code = mask_bits_valid(v.d.mask, pend_bits[u]) ? kColValid : kColMasked;
-      colflag[pend_slot[u] * BN + tid] = code;
-      pend_slot[u] = -1;
+  auto write_pending = [&]() {
+    if (pend_slot >= 0) {
+      uint8_t code = pend_code;
+      if (code == kColMasked) code = mask_bits_valid(v.d.mask, pend_bits) ? kColValid : kColMasked;
+      colflag[pend_slot * BN + tid] = code;
+      pend_slot = -1;
     }
   };
 
-  // Query row r of chunk c of pair desc: the global address of its element 0, or nullptr.
-  auto q_row = [&](const PairDesc& d, int c, int r) -> const unsigned char* {
-    const int64_t gr = int64_t(c) * M + r;
-    if (gr >= d.nrows) return nullptr;
-    int64_t off;
+  // Query row r of chunk c of pair desc: its global element offsets (token and mask), or
+  // false when the row does not exist.
+  auto q_row = [&](const PairDesc& d, int c, int r, int64_t& tok, int64_t& msk) -> bool {
+    const int gr = c * M + r;
+    if (gr >= d.nrows) return false;
     if (v.q.cu == nullptr) {
-      const int64_t s = gr / lq;
-      off = d.qtok + s * v.q.outer_stride + (gr - s * lq) * v.q.token_stride;
+      const int s = gr / lq, t = gr - s * lq;
+      tok = d.qtok + s * v.q.outer_stride + int64_t(t) * v.q.token_stride;
+      msk = d.qmask + s * v.q.mask.outer_stride + int64_t(t) * v.q.mask.token_stride;
     } else {
-      off = d.qtok + gr * v.q.token_stride;
+      tok = d.qtok + int64_t(gr) * v.q.token_stride;
+      msk = d.qmask + int64_t(gr) * v.q.mask.token_stride;
     }
-    return v.q.data + off * v.q.elem_bytes;
-  };
-  auto q_row_mask_offset = [&](const PairDesc& d, int c, int r) -> int64_t {
-    const int64_t gr = int64_t(c) * M + r;
-    if (v.q.cu == nullptr) {
-      const int64_t s = gr / lq;
-      return d.qmask + s * v.q.mask.outer_stride + (gr - s * lq) * v.q.mask.token_stride;
-    }
-    return d.qmask + gr * v.q.mask.token_stride;
+    return true;
   };
 
   // Issues the copies of the producer's current stage into stage slot `slot`.
-  auto issue = [&](int slot, int u) {
+  auto issue = [&](int slot) {
     const PairDesc& d = descs[prod.i];
     if (prod.newq) {
       const int c = prod.c;
       unsigned char* dst = q_smem + (prod.qseq % QS) * M * qpitch;
-      copy_rows<E, T>(dst, qpitch, M, kbytes, 0, v.q, [&](int r) { return q_row(d, c, r); });
+      copy_rows<E, T>(dst, qpitch, M, kbytes, 0, v.q, [&](int r) -> const unsigned char* {
+        int64_t tok, msk;
+        return q_row(d, c, r, tok, msk) ? v.q.data + tok * v.q.elem_bytes : nullptr;
+      });
     }
-    const int col0 = prod.kc * kChunkBytes;
-    const int cb = min(kChunkBytes, kbytes - col0);
-    const int64_t tile0 = int64_t(prod.t) * BN;
-    copy_rows<E, T>(d_smem + slot * BN * kTilePitch, kTilePitch, BN, cb, col0, v.d,
+    const int col0 = prod.kc * cbytes;
+    const int cb = min(cbytes, kbytes - col0);
+    const int tile0 = prod.t * BN;
+    const unsigned char* dbase = v.d.data + d.dtok * v.d.elem_bytes;
+    const int64_t dstride = v.d.token_stride * v.d.elem_bytes;
+    copy_rows<E, T>(d_smem + slot * BN * dpitch, dpitch, BN, cb, col0, v.d,
                     [&](int r) -> const unsigned char* {
-                      const int64_t tt = tile0 + r;
-                      if (tt >= d.dlen) return nullptr;
-                      return v.d.data + (d.dtok + tt * v.d.token_stride) * v.d.elem_bytes;
+                      const int tt = tile0 + r;
+                      return tt < d.dlen ? dbase + tt * dstride : nullptr;
                     });
     if (prod.kc == nkc - 1 && tid < BN) {
-      const int64_t tt = tile0 + tid;
-      pend_slot[u] = slot;
+      const int tt = tile0 + tid;
+      pend_slot = slot;
       if (tt >= d.dlen) {
-        pend_code[u] = kColOut;
+        pend_code = kColOut;
       } else if (v.d.mask.data == nullptr) {
-        pend_code[u] = kColValid;
+        pend_code = kColValid;
       } else {
-        pend_code[u] = kColMasked;
-        pend_bits[u] = load_mask_bits(v.d.mask, d.dmask + tt * v.d.mask.token_stride);
+        pend_code = kColMasked;
+        pend_bits = load_mask_bits(v.d.mask, d.dmask + tt * v.d.mask.token_stride);
       }
     }
     ptx::cp_async_commit();
@@ -366,9 +361,9 @@ __global__ void __launch_bounds__(32 * WM * WN) tile_kernel(const TileParams p) 
       rowval[tid] = valid ? (m == -INFINITY ? 0.f : m * qrow_inv) : 0.f;
     }
     __syncthreads();
-    const int64_t c0 = int64_t(c) * M;
+    const int c0 = c * M;
     for (int s = warp; s < d.nslots; s += WM * WN) {
-      int64_t lo, hi;
+      int lo, hi;
       if (p.prefix_len > 0) {
         lo = prefix[i * p.prefix_len + s];
         hi = prefix[i * p.prefix_len + s + 1];
@@ -382,7 +377,7 @@ __global__ void __launch_bounds__(32 * WM * WN) tile_kernel(const TileParams p) 
       lo = lo < c0 ? 0 : lo - c0;
       hi = hi > c0 + M ? M : hi - c0;
       float sum = 0.f;
-      for (int64_t r = lo + lane; r < hi; r += 32) sum += rowval[r];
+      for (int r = lo + lane; r < hi; r += 32) sum += rowval[r];
 #pragma unroll
       for (int o = 16; o > 0; o /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, o);
       if (lane == 0) {
@@ -427,51 +422,40 @@ __global__ void __launch_bounds__(32 * WM * WN) tile_kernel(const TileParams p) 
 
     cursor_begin(prod, descs);
     cursor_begin(cons, descs);
-#pragma unroll
-    for (int u = 0; u < kPend; ++u) pend_slot[u] = -1;
+    pend_slot = -1;
     bool prod_done = false;
     int issued = 0, consumed = 0;
+    // At most stages-1 stages ahead of the consumer, and never into a query slot that the
+    // consumer still reads.
+    auto can_issue = [&]() {
+      return !prod_done && issued < consumed + S - 1 && (!prod.newq || prod.qseq - cons.qseq < QS);
+    };
 
     for (;;) {
-#pragma unroll
-      for (int u = 0; u < kPend; ++u) write_pending(u);
-      // Top up the pipeline: at most stages-1 stages ahead, and never into a query slot
-      // that the consumer still reads.
-      bool blocked = false;
-      const int issued_before = issued;
-#pragma unroll
-      for (int u = 0; u < kPend; ++u) {
-        if (!blocked && !prod_done && issued < consumed + S - 1 &&
-            (!prod.newq || prod.qseq - cons.qseq < QS)) {
-          issue(issued % S, u);
-          ++issued;
-          prod_done = !cursor_step(prod, descs, nkc, n);
-        } else {
-          blocked = true;
-        }
+      write_pending();
+      // One issue site: each iteration issues at most one stage; while the pipeline is not
+      // full (start of a batch, after a query-slot stall) it loops back to issue more before
+      // consuming.
+      if (can_issue()) {
+        issue(issued % S);
+        ++issued;
+        prod_done = !cursor_step(prod, descs, nkc, n);
+        if (can_issue()) continue;
       }
       if (consumed == issued) break;
-      // A stage issued just now (empty pipeline) needs its column flags before the barrier.
-      if (issued_before == consumed) {
-#pragma unroll
-        for (int u = 0; u < kPend; ++u)
-          if (pend_slot[u] == consumed % S) write_pending(u);
-      }
+      if (pend_slot == consumed % S) write_pending();  // issued just now, consumed next
       ptx::cp_async_wait(issued - consumed - 1);
       __syncthreads();
 
       // ---- consume stage `consumed` ----
       const int slot = consumed % S;
       const PairDesc& d = descs[cons.i];
-      const int qslot = cons.qseq % QS;
-      const unsigned char* qs = q_smem + qslot * M * qpitch;
+      const unsigned char* qs = q_smem + (cons.qseq % QS) * M * qpitch;
       if (cons.newq && tid < M) {
-        const unsigned char* row = q_row(d, cons.c, tid);
-        qrow_in = row != nullptr;
+        int64_t tok = 0, msk = 0;
+        qrow_in = q_row(d, cons.c, tid, tok, msk);
         qrow_mask_bits = 1;
-        if (qrow_in && v.q.mask.data != nullptr) {
-          qrow_mask_bits = load_mask_bits(v.q.mask, q_row_mask_offset(d, cons.c, tid));
-        }
+        if (qrow_in && v.q.mask.data != nullptr) qrow_mask_bits = load_mask_bits(v.q.mask, msk);
         qrow_inv = 1.f;
         if (v.normalize) {
           float s2 = 0.f;
@@ -487,19 +471,19 @@ __global__ void __launch_bounds__(32 * WM * WN) tile_kernel(const TileParams p) 
 #pragma unroll
             for (int e = 0; e < 4; ++e) acc[a][b][e] = 0.f;
       }
-      const int col0 = cons.kc * kChunkBytes;
-      const int cb = min(kChunkBytes, kbytes - col0);
-      const unsigned char* ds = d_smem + slot * BN * kTilePitch;
+      const int col0 = cons.kc * cbytes;
+      const int cb = min(cbytes, kbytes - col0);
+      const unsigned char* ds = d_smem + slot * BN * dpitch;
       {
         const uint32_t a_base =
             ptx::smem_addr(qs) +
             uint32_t((wm * MT * 16 + (lane & 15)) * qpitch + (lane >> 4) * 16 + col0);
-        const uint32_t b_base = ptx::smem_addr(ds) +
-                                uint32_t((wn * NT * 8 + (lane & 7) + (lane >> 4) * 8) * kTilePitch +
-                                         ((lane >> 3) & 1) * 16);
+        const uint32_t b_base =
+            ptx::smem_addr(ds) + uint32_t((wn * NT * 8 + (lane & 7) + (lane >> 4) * 8) * dpitch +
+                                          ((lane >> 3) & 1) * 16);
         const int nks = cb / 32;
 #pragma unroll
-        for (int ks = 0; ks < kChunkBytes / 32; ++ks) {
+        for (int ks = 0; ks < kMaxChunkBytes / 32; ++ks) {
           if (ks < nks) {
             uint32_t a[MT][4], b[NT][2];
 #pragma unroll
@@ -508,7 +492,7 @@ __global__ void __launch_bounds__(32 * WM * WN) tile_kernel(const TileParams p) 
 #pragma unroll
             for (int np = 0; np < NT / 2; ++np) {
               uint32_t r[4];
-              ptx::ldmatrix_x4(r, b_base + uint32_t(np * 16 * kTilePitch + ks * 32));
+              ptx::ldmatrix_x4(r, b_base + uint32_t(np * 16 * dpitch + ks * 32));
               b[2 * np][0] = r[0];
               b[2 * np][1] = r[1];
               b[2 * np + 1][0] = r[2];
@@ -577,7 +561,7 @@ __global__ void __launch_bounds__(32 * WM * WN) tile_kernel(const TileParams p) 
         // Partial |d|^2 of this k-chunk for token tid / TPT.
         if (cons.kc == 0) dn2 = 0.f;
         const int part = tid % TPT;
-        const unsigned char* row = ds + (tid / TPT) * kTilePitch;
+        const unsigned char* row = ds + (tid / TPT) * dpitch;
         for (int o = part * 16; o < cb; o += 16 * TPT) dn2 += sumsq16<E>(row + o);
       }
       if (cons.kc == nkc - 1) {

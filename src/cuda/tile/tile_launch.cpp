@@ -36,6 +36,15 @@ TileOverride& override_state() {
   return o;
 }
 
+// COLMAX_CUDA_VERBOSE=1 prints every tile launch's configuration to stderr.
+bool verbose() {
+  static const bool on = [] {
+    const char* env = std::getenv("COLMAX_CUDA_VERBOSE");
+    return env != nullptr && env[0] != '\0' && env[0] != '0';
+  }();
+  return on;
+}
+
 // Queries stacked per cross pair for a shape with M rows.
 int stack_group(const ProblemView& v, int m) {
   if (v.pairing != PairingKind::cross || v.q.count <= 1) return 1;
@@ -98,6 +107,10 @@ TileLaunch run_tile(const ProblemView& v, bool exact_fp32, int device, cudaStrea
     L.split = exact_fp32 && (v.q.elem == Elem::f32 || v.d.elem == Elem::f32);
   }
   const int eb = L.elem == Elem::f32 ? 4 : 2;
+  if (v.q.length > 0x7fffffffLL - 256 || v.d.length > 0x7fffffffLL - 256) {
+    throw Error(ErrorKind::unsupported, std::string("colmax.") + fn +
+                                            ": sequences of 2^31 tokens or more are not supported");
+  }
   const int kp = int((v.q.dim + 15) / 16 * 16);
 
   DispatchKey key;
@@ -164,6 +177,17 @@ TileLaunch run_tile(const ProblemView& v, bool exact_fp32, int device, cudaStrea
         "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
   const int64_t resident = int64_t(std::max(per_sm, 1)) * dev.multiprocessors;
   L.blocks = int(std::min<int64_t>(p.pairs, resident));
+  if (verbose()) {
+    std::fprintf(stderr,
+                 "colmax.%s: tile shape %d (M=%d, BN=%d), %s%s, stages %d, query slots %d, "
+                 "group %d, %lld pairs, %d blocks of %d threads (%d per SM), %zu B shared\n",
+                 fn, L.shape, kTileShapes[L.shape].rows(), kTileShapes[L.shape].cols(),
+                 L.elem == Elem::bf16  ? "bf16"
+                 : L.elem == Elem::f16 ? "fp16"
+                                       : "tf32",
+                 L.split ? " x3 split" : "", L.stages, L.qslots, L.group, (long long)p.pairs,
+                 L.blocks, threads, per_sm, L.smem);
+  }
   void* args[] = {&p};
   check(cudaLaunchKernel(kernel, dim3(unsigned(L.blocks)), dim3(unsigned(threads)), args, L.smem,
                          stream),

@@ -31,8 +31,9 @@ inline constexpr TileShape kTileShapes[] = {
 };
 inline constexpr int kNumTileShapes = 4;
 
-inline constexpr int kChunkBytes = 128;              // embedding bytes per k-chunk
-inline constexpr int kTilePitch = kChunkBytes + 16;  // smem bytes per document token row
+// Embedding bytes per k-chunk: whole rows up to 256 bytes (dim 128 in 16-bit), so that a
+// stage moves BN x 256 bytes; longer rows take several chunks.
+inline constexpr int kMaxChunkBytes = 256;
 inline constexpr int kMaxStages = 4;
 inline constexpr int kMaxQSlots = 4;
 inline constexpr int kPairBatch = 64;  // pair descriptors resolved at once per block
@@ -73,16 +74,25 @@ inline constexpr uint32_t align16(uint32_t x) {
   return (x + 15u) & ~15u;
 }
 
+// Bytes of one k-chunk. Rows are padded to 16 elements, so this is a multiple of 32 and the
+// shared-memory pitch (chunk + 16 bytes) is an odd number of 16-byte units: ldmatrix and the
+// 16-byte copies are free of bank conflicts.
+COLMAX_HOST_DEVICE inline constexpr uint32_t tile_chunk_bytes(int kp, int elem_bytes) {
+  const uint32_t row = uint32_t(kp * elem_bytes);
+  return row < uint32_t(kMaxChunkBytes) ? row : uint32_t(kMaxChunkBytes);
+}
+
 // The shared-memory layout of a shape for given runtime parameters.
 inline TileSmem tile_smem_layout(const TileShape& s, int elem_bytes, int kp, int stages, int qslots,
                                  int prefix_len, int group) {
   TileSmem m{};
   const uint32_t qpitch = uint32_t(kp * elem_bytes + 16);
+  const uint32_t dpitch = tile_chunk_bytes(kp, elem_bytes) + 16u;
   uint32_t at = 0;
   m.q = at;
   at = align16(at + uint32_t(qslots) * uint32_t(s.rows()) * qpitch);
   m.d = at;
-  at = align16(at + uint32_t(stages) * uint32_t(s.cols()) * uint32_t(kTilePitch));
+  at = align16(at + uint32_t(stages) * uint32_t(s.cols()) * dpitch);
   m.colflag = at;
   at = align16(at + uint32_t(stages * s.cols()));
   m.colscale = at;
