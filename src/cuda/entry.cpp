@@ -20,12 +20,13 @@ bool cuda_built() noexcept {
 }
 
 std::vector<std::string> cuda_archs() {
-  // COLMAX_CUDA_ARCH_LIST is CMake's list, e.g. "80-real;86-real;89-real;90a-real;90-virtual".
+  // COLMAX_CUDA_ARCH_LIST is CMake's list, comma-separated:
+  // "80-real,86-real,89-real,90a-real,90-virtual".
   std::vector<std::string> archs;
   const std::string list = COLMAX_CUDA_ARCH_LIST;
   size_t at = 0;
   while (at <= list.size()) {
-    size_t end = list.find(';', at);
+    size_t end = list.find(',', at);
     if (end == std::string::npos) end = list.size();
     std::string item = list.substr(at, end - at);
     if (!item.empty()) {
