@@ -9,9 +9,8 @@ Two ways to fill it:
 
   tune_dispatch.py --model
       Analytic choice: the smallest shape whose M covers the rows that share a document
-      tile, the deepest pipeline and most query slots that fit three blocks per
-      multiprocessor for the 128-thread shape, two for the other 256-thread shapes and one for
-      the M=256 shape, at the bucket's largest dim. Deterministic; needs no GPU.
+      tile, the deepest pipeline and most query slots that fit two blocks per multiprocessor
+      (one for the M=256 shape) at the bucket's largest dim. Deterministic; needs no GPU.
 
   tune_dispatch.py --measure BENCH --arch 90 [--repeat 50]
       On a GPU: for each key of that architecture, times every candidate (shape, stages,
@@ -73,9 +72,7 @@ def model_entry(arch, dim_class, rows_class, layout):
     shape = shape_for_rows(rows_class)
     dim = DIM_MAX[dim_class]
     limit = ARCHS[arch]
-    # Memory-bound shape 0 (128 threads) wants three blocks per multiprocessor for latency
-    # hiding; the 256-thread shapes two; the M=256 shape one.
-    want_blocks = {0: 3, 3: 1}.get(shape, 2)
+    want_blocks = 1 if shape == 3 else 2
     while True:
         # Query slots matter when consecutive pairs change queries (pairs, pair lists).
         max_q = 4 if layout in (2, 3) else 2
@@ -86,7 +83,7 @@ def model_entry(arch, dim_class, rows_class, layout):
                 if b > limit:
                     continue
                 blocks = SMEM_PER_SM[arch] // (b + 1024)
-                score = (min(blocks, want_blocks), stages, qslots)
+                score = (min(blocks, want_blocks), stages + qslots)
                 if best is None or score > best[0]:
                     best = (score, stages, qslots)
         if best is not None and (best[0][0] >= 1):

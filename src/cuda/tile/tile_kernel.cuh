@@ -90,43 +90,40 @@ __device__ __forceinline__ float inv_norm_from_sumsq(float s) {
 struct Cursor {
   int i = 0, c = 0, t = 0, kc = 0;  // pair in batch, row chunk, document tile, k-chunk
   int qseq = -1;                    // how many query loads precede this position
-  int qslot = -1;                   // qseq % qslots, kept without a division
   int64_t last_q0 = -1;
   int last_c = -1;
   bool newq = false;  // this stage starts a query chunk that is not in shared memory yet
 };
 
-__device__ __forceinline__ void cursor_enter(Cursor& k, const PairDesc* descs, int qslots) {
+__device__ __forceinline__ void cursor_enter(Cursor& k, const PairDesc* descs) {
   const int64_t q0 = descs[k.i].q0;
   k.newq = q0 < 0 || q0 != k.last_q0 || k.c != k.last_c;
   if (k.newq) {
     ++k.qseq;
-    k.qslot = k.qslot + 1 == qslots ? 0 : k.qslot + 1;
     k.last_q0 = q0;
     k.last_c = k.c;
   }
 }
 
-__device__ __forceinline__ void cursor_begin(Cursor& k, const PairDesc* descs, int qslots) {
+__device__ __forceinline__ void cursor_begin(Cursor& k, const PairDesc* descs) {
   k.i = k.c = k.t = k.kc = 0;
-  cursor_enter(k, descs, qslots);
+  cursor_enter(k, descs);
 }
 
 // Advances to the next stage of the batch; false when the batch is exhausted.
-__device__ __forceinline__ bool cursor_step(Cursor& k, const PairDesc* descs, int nkc, int n,
-                                            int qslots) {
+__device__ __forceinline__ bool cursor_step(Cursor& k, const PairDesc* descs, int nkc, int n) {
   k.newq = false;
   if (++k.kc < nkc) return true;
   k.kc = 0;
   if (++k.t < descs[k.i].ntiles) return true;
   k.t = 0;
   if (++k.c < descs[k.i].nchunks) {
-    cursor_enter(k, descs, qslots);
+    cursor_enter(k, descs);
     return true;
   }
   k.c = 0;
   if (++k.i < n) {
-    cursor_enter(k, descs, qslots);
+    cursor_enter(k, descs);
     return true;
   }
   return false;
@@ -193,14 +190,8 @@ __device__ __forceinline__ void copy_rows(unsigned char* dst0, int pitch, int ro
   }
 }
 
-// Blocks per multiprocessor the register allocation must allow: three for the 128-thread
-// memory-bound shape, one for the M=256 shape, two otherwise (the dispatch model's targets).
-template <int WM, int WN, int MT>
-inline constexpr int kMinBlocks = (WM * WN == 4) ? 3 : (WM* MT * 16 == 256 ? 1 : 2);
-
 template <Elem E, int WM, int WN, int MT, int NT>
-__global__ void __launch_bounds__(32 * WM * WN, (kMinBlocks<WM, WN, MT>))
-    tile_kernel(const TileParams p) {
+__global__ void __launch_bounds__(32 * WM * WN) tile_kernel(const TileParams p) {
   constexpr int T = 32 * WM * WN;
   constexpr int M = WM * MT * 16;
   constexpr int BN = WN * NT * 8;
@@ -234,22 +225,12 @@ __global__ void __launch_bounds__(32 * WM * WN, (kMinBlocks<WM, WN, MT>))
   const int dpitch = cbytes + 16;
   const int nkc = (kbytes + cbytes - 1) / cbytes;
   const int lq = int(v.q.length);  // padded queries: tokens per query (checked < 2^31)
-  const bool d_fast = v.d.elem == E && v.d.copy_bytes == 16;
-  const int d_row_bytes = int(v.d.dim) * v.d.elem_bytes;
 
   // This block's pairs.
   const int64_t pb = int64_t(blockIdx.x) * p.pairs / gridDim.x;
   const int64_t pe = int64_t(blockIdx.x + 1) * p.pairs / gridDim.x;
 
-  // Tile accumulators: zero at the start and again after every fold, so a tile's first
-  // k-chunk needs no predicated reset.
   float acc[MT][NT][4];
-#pragma unroll
-  for (int a = 0; a < MT; ++a)
-#pragma unroll
-    for (int b = 0; b < NT; ++b)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) acc[a][b][e] = 0.f;
   float runmax[MT][4];
 #pragma unroll
   for (int a = 0; a < MT; ++a)
@@ -302,7 +283,7 @@ __global__ void __launch_bounds__(32 * WM * WN, (kMinBlocks<WM, WN, MT>))
     const PairDesc& d = descs[prod.i];
     if (prod.newq) {
       const int c = prod.c;
-      unsigned char* dst = q_smem + prod.qslot * M * qpitch;
+      unsigned char* dst = q_smem + (prod.qseq % QS) * M * qpitch;
       copy_rows<E, T>(dst, qpitch, M, kbytes, 0, v.q, [&](int r) -> const unsigned char* {
         int64_t tok, msk;
         return q_row(d, c, r, tok, msk) ? v.q.data + tok * v.q.elem_bytes : nullptr;
@@ -313,31 +294,11 @@ __global__ void __launch_bounds__(32 * WM * WN, (kMinBlocks<WM, WN, MT>))
     const int tile0 = prod.t * BN;
     const unsigned char* dbase = v.d.data + d.dtok * v.d.elem_bytes;
     const int64_t dstride = v.d.token_stride * v.d.elem_bytes;
-    unsigned char* dtile = d_smem + slot * BN * dpitch;
-    const int upr = cb >> 4;  // 16-byte units per row
-    if (d_fast && T % upr == 0) {
-      // The common case: 16-byte copies, each thread on a fixed column of every
-      // (T / upr)-th row; the addresses advance by a constant (no per-unit division).
-      const int rstep = T / upr;
-      const int r0 = tid / upr, at = (tid - r0 * upr) * 16;
-      int vb = d_row_bytes - col0 - at;  // bytes of this column inside the embedding
-      vb = vb < 0 ? 0 : (vb > 16 ? 16 : vb);
-      const unsigned char* src = dbase + (tile0 + r0) * dstride + col0 + at;
-      const int64_t sstep = rstep * dstride;
-      uint32_t dst = ptx::smem_addr(dtile) + uint32_t(r0 * dpitch + at);
-      const uint32_t dstep = uint32_t(rstep * dpitch);
-      const int live = d.dlen - tile0;  // rows of this tile inside the document
-#pragma unroll 4
-      for (int r = r0; r < BN; r += rstep, src += sstep, dst += dstep) {
-        const int nbytes = r < live ? vb : 0;
-        ptx::cp_async<16>(dst, nbytes ? src : v.d.data, nbytes);
-      }
-    } else {
-      copy_rows<E, T>(dtile, dpitch, BN, cb, col0, v.d, [&](int r) -> const unsigned char* {
-        const int tt = tile0 + r;
-        return tt < d.dlen ? dbase + tt * dstride : nullptr;
-      });
-    }
+    copy_rows<E, T>(d_smem + slot * BN * dpitch, dpitch, BN, cb, col0, v.d,
+                    [&](int r) -> const unsigned char* {
+                      const int tt = tile0 + r;
+                      return tt < d.dlen ? dbase + tt * dstride : nullptr;
+                    });
     if (prod.kc == nkc - 1 && tid < BN) {
       const int tt = tile0 + tid;
       pend_slot = slot;
@@ -354,16 +315,7 @@ __global__ void __launch_bounds__(32 * WM * WN, (kMinBlocks<WM, WN, MT>))
   };
 
   // Folds the finished tile in `slot` into the running max.
-  auto fold = [&](int slot, bool full) {
-    if (full) {  // every column valid, no scaling: the max alone
-#pragma unroll
-      for (int mt = 0; mt < MT; ++mt)
-#pragma unroll
-        for (int nt = 0; nt < NT; ++nt)
-#pragma unroll
-          for (int e = 0; e < 4; ++e) runmax[mt][e] = max_nan(runmax[mt][e], acc[mt][nt][e]);
-      return;
-    }
+  auto fold = [&](int slot) {
     const float masked_fill = v.zero_mode ? 0.f : -INFINITY;
 #pragma unroll
     for (int nt = 0; nt < NT; ++nt) {
@@ -468,12 +420,11 @@ __global__ void __launch_bounds__(32 * WM * WN, (kMinBlocks<WM, WN, MT>))
     }
     __syncthreads();
 
-    cursor_begin(prod, descs, QS);
-    cursor_begin(cons, descs, QS);
+    cursor_begin(prod, descs);
+    cursor_begin(cons, descs);
     pend_slot = -1;
     bool prod_done = false;
     int issued = 0, consumed = 0;
-    int issue_slot = 0, cons_slot = 0;  // issued % S, consumed % S
     // At most stages-1 stages ahead of the consumer, and never into a query slot that the
     // consumer still reads.
     auto can_issue = [&]() {
@@ -486,21 +437,20 @@ __global__ void __launch_bounds__(32 * WM * WN, (kMinBlocks<WM, WN, MT>))
       // full (start of a batch, after a query-slot stall) it loops back to issue more before
       // consuming.
       if (can_issue()) {
-        issue(issue_slot);
-        issue_slot = issue_slot + 1 == S ? 0 : issue_slot + 1;
+        issue(issued % S);
         ++issued;
-        prod_done = !cursor_step(prod, descs, nkc, n, QS);
+        prod_done = !cursor_step(prod, descs, nkc, n);
         if (can_issue()) continue;
       }
       if (consumed == issued) break;
-      if (pend_slot == cons_slot) write_pending();  // issued just now, consumed next
+      if (pend_slot == consumed % S) write_pending();  // issued just now, consumed next
       ptx::cp_async_wait(issued - consumed - 1);
       __syncthreads();
 
       // ---- consume stage `consumed` ----
-      const int slot = cons_slot;
+      const int slot = consumed % S;
       const PairDesc& d = descs[cons.i];
-      const unsigned char* qs = q_smem + cons.qslot * M * qpitch;
+      const unsigned char* qs = q_smem + (cons.qseq % QS) * M * qpitch;
       if (cons.newq && tid < M) {
         int64_t tok = 0, msk = 0;
         qrow_in = q_row(d, cons.c, tid, tok, msk);
@@ -512,6 +462,14 @@ __global__ void __launch_bounds__(32 * WM * WN, (kMinBlocks<WM, WN, MT>))
           for (int o = 0; o < kbytes; o += 16) s2 += sumsq16<E>(qs + tid * qpitch + o);
           qrow_inv = inv_norm_from_sumsq(s2);
         }
+      }
+      if (cons.kc == 0) {
+#pragma unroll
+        for (int a = 0; a < MT; ++a)
+#pragma unroll
+          for (int b = 0; b < NT; ++b)
+#pragma unroll
+            for (int e = 0; e < 4; ++e) acc[a][b][e] = 0.f;
       }
       const int col0 = cons.kc * cbytes;
       const int cb = min(cbytes, kbytes - col0);
@@ -614,21 +572,12 @@ __global__ void __launch_bounds__(32 * WM * WN, (kMinBlocks<WM, WN, MT>))
           if (tid % TPT == 0) colscale[slot * BN + tid / TPT] = inv_norm_from_sumsq(s2);
           __syncthreads();
         }
-        // A tile with no mask, no scaling and no column past the document's end.
-        const bool full = !v.normalize && v.d.mask.data == nullptr && (cons.t + 1) * BN <= d.dlen;
-        fold(slot, full);
-#pragma unroll
-        for (int a = 0; a < MT; ++a)
-#pragma unroll
-          for (int b = 0; b < NT; ++b)
-#pragma unroll
-            for (int e = 0; e < 4; ++e) acc[a][b][e] = 0.f;
+        fold(slot);
         if (cons.t == d.ntiles - 1) finish(d, cons.i, cons.c);
       }
       __syncthreads();  // everyone is done with this slot before it is refilled
       ++consumed;
-      cons_slot = cons_slot + 1 == S ? 0 : cons_slot + 1;
-      cursor_step(cons, descs, nkc, n, QS);
+      cursor_step(cons, descs, nkc, n);
     }
   }
 }
