@@ -24,6 +24,7 @@ enum class DType : uint8_t {
   int8,
   int32,
   int64,
+  int16,  // saved winner positions (colmax/backward.hpp)
 };
 
 // Bytes per element; every colmax dtype is a whole number of bytes.

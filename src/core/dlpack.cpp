@@ -28,6 +28,7 @@ DType dtype_from_dlpack(const TensorView::DLPackFields& t, const char* name) {
     case kDLInt:
       if (t.bits == 64) return DType::int64;
       if (t.bits == 32) return DType::int32;
+      if (t.bits == 16) return DType::int16;
       if (t.bits == 8) return DType::int8;
       break;
     case kDLUInt:

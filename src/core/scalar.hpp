@@ -70,6 +70,7 @@ inline double load_as_double(const std::byte* p, DType dtype) noexcept {
     case DType::boolean:
     case DType::uint8: return double(*reinterpret_cast<const uint8_t*>(p));
     case DType::int8: return double(*reinterpret_cast<const int8_t*>(p));
+    case DType::int16: { int16_t v; std::memcpy(&v, p, 2); return v; }
     case DType::int32: { int32_t v; std::memcpy(&v, p, 4); return v; }
     case DType::int64: { int64_t v; std::memcpy(&v, p, 8); return double(v); }
   }

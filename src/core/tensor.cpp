@@ -12,6 +12,7 @@ int dtype_size(DType dtype) noexcept {
     case DType::int64: return 8;
     case DType::float32:
     case DType::int32: return 4;
+    case DType::int16: return 2;
     case DType::float16:
     case DType::bfloat16: return 2;
     case DType::boolean:
@@ -32,6 +33,7 @@ const char* dtype_name(DType dtype) noexcept {
     case DType::int8: return "int8";
     case DType::int32: return "int32";
     case DType::int64: return "int64";
+    case DType::int16: return "int16";
   }
   return "unknown";
 }

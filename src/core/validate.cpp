@@ -248,7 +248,8 @@ void finish(Problem& p, const TensorView& Q, const Options& options) {
 }  // namespace
 
 void build_padded(Problem& p, const char* fn, const TensorView& Q, const TensorView& D,
-                  const TensorView& out, const Masks& masks, const Options& options) {
+                  const TensorView& out, const Masks& masks, const Options& options,
+                  const char* out_name) {
   check_options(fn, options);
   expect_rank(fn, "Q", Q, 3, "[Nq, Lq, dim]");
   expect_present(fn, "D", D);
@@ -259,7 +260,7 @@ void build_padded(Problem& p, const char* fn, const TensorView& Q, const TensorV
   expect_embedding(fn, "Q", Q);
   expect_embedding(fn, "D", D);
   expect_same_dim(fn, Q, D);
-  expect_one_device(fn, Q, {{"D", &D}, {"out", &out}, {"q_mask", &masks.query},
+  expect_one_device(fn, Q, {{"D", &D}, {out_name, &out}, {"q_mask", &masks.query},
                             {"d_mask", &masks.document}});
   const int64_t nq = Q.size(0), lq = Q.size(1);
   fill_padded(p.q, Q);
@@ -272,12 +273,12 @@ void build_padded(Problem& p, const char* fn, const TensorView& Q, const TensorV
     }
     p.pairing = Pairing::grouped;
     p.group = D.size(1);
-    expect_shape(fn, "out", out, {nq, D.size(1)}, "[Nq, K]");
+    expect_shape(fn, out_name, out, {nq, D.size(1)}, "[Nq, K]");
   } else {
     p.pairing = Pairing::cross;
-    expect_shape(fn, "out", out, {nq, D.size(0)}, "[Nq, Nd]");
+    expect_shape(fn, out_name, out, {nq, D.size(0)}, "[Nq, Nd]");
   }
-  expect_dtype(fn, "out", out, DType::float32);
+  expect_dtype(fn, out_name, out, DType::float32);
   if (masks.query.present()) {
     expect_mask_dtype(fn, "q_mask", masks.query);
     expect_shape(fn, "q_mask", masks.query, {nq, lq}, "[Nq, Lq]");
@@ -298,14 +299,15 @@ void build_padded(Problem& p, const char* fn, const TensorView& Q, const TensorV
 }
 
 void build_pairs(Problem& p, const char* fn, const TensorView& Q, const TensorView& D,
-                 const TensorView& out, const Masks& masks, const Options& options) {
+                 const TensorView& out, const Masks& masks, const Options& options,
+                 const char* out_name) {
   check_options(fn, options);
   expect_rank(fn, "Q", Q, 3, "[B, Lq, dim]");
   expect_rank(fn, "D", D, 3, "[B, Ld, dim]");
   expect_embedding(fn, "Q", Q);
   expect_embedding(fn, "D", D);
   expect_same_dim(fn, Q, D);
-  expect_one_device(fn, Q, {{"D", &D}, {"out", &out}, {"q_mask", &masks.query},
+  expect_one_device(fn, Q, {{"D", &D}, {out_name, &out}, {"q_mask", &masks.query},
                             {"d_mask", &masks.document}});
   const int64_t b = Q.size(0);
   if (D.size(0) != b) {
@@ -316,8 +318,8 @@ void build_pairs(Problem& p, const char* fn, const TensorView& Q, const TensorVi
   fill_padded(p.q, Q);
   fill_padded(p.d, D);
   p.pairing = Pairing::diagonal;
-  expect_shape(fn, "out", out, {b}, "[B]");
-  expect_dtype(fn, "out", out, DType::float32);
+  expect_shape(fn, out_name, out, {b}, "[B]");
+  expect_dtype(fn, out_name, out, DType::float32);
   if (masks.query.present()) {
     expect_mask_dtype(fn, "q_mask", masks.query);
     expect_shape(fn, "q_mask", masks.query, {b, Q.size(1)}, "[B, Lq]");
@@ -335,7 +337,7 @@ void build_pairs(Problem& p, const char* fn, const TensorView& Q, const TensorVi
 void build_packed(Problem& p, const char* fn, const TensorView& Q, const TensorView& cu_q,
                   const TensorView& D, const TensorView& cu_d, const TensorView& pair_q,
                   const TensorView& pair_d, const TensorView& out, const Masks& masks,
-                  const Options& options) {
+                  const Options& options, const char* out_name) {
   check_options(fn, options);
   expect_rank(fn, "Q", Q, 2, "[Tq, dim]");
   expect_rank(fn, "D", D, 2, "[Td, dim]");
@@ -343,7 +345,7 @@ void build_packed(Problem& p, const char* fn, const TensorView& Q, const TensorV
   expect_embedding(fn, "D", D);
   expect_same_dim(fn, Q, D);
   expect_one_device(fn, Q, {{"cu_seqlens_q", &cu_q}, {"D", &D}, {"cu_seqlens_d", &cu_d},
-                            {"pair_q", &pair_q}, {"pair_d", &pair_d}, {"out", &out},
+                            {"pair_q", &pair_q}, {"pair_d", &pair_d}, {out_name, &out},
                             {"q_mask", &masks.query}, {"d_mask", &masks.document}});
   fill_packed(p.q, p.q_cu_storage, fn, "cu_seqlens_q", Q, cu_q);
   fill_packed(p.d, p.d_cu_storage, fn, "cu_seqlens_d", D, cu_d);
@@ -385,12 +387,12 @@ void build_packed(Problem& p, const char* fn, const TensorView& Q, const TensorV
       p.pair_d = pair_d.data();
       p.pair_dtype = pair_q.dtype();
     }
-    expect_shape(fn, "out", out, {np}, "[P]");
+    expect_shape(fn, out_name, out, {np}, "[P]");
   } else {
     p.pairing = Pairing::cross;
-    expect_shape(fn, "out", out, {p.q.count, p.d.count}, "[Nq, Nd]");
+    expect_shape(fn, out_name, out, {p.q.count, p.d.count}, "[Nq, Nd]");
   }
-  expect_dtype(fn, "out", out, DType::float32);
+  expect_dtype(fn, out_name, out, DType::float32);
   fill_out(p, out);
   finish(p, Q, options);
 }

@@ -48,6 +48,7 @@ void set_value(HostTensor& t, int64_t at, double v) {
     case DType::boolean:
     case DType::uint8: *reinterpret_cast<uint8_t*>(p) = uint8_t(v); break;
     case DType::int8: *reinterpret_cast<int8_t*>(p) = int8_t(v); break;
+    case DType::int16: { int16_t i = int16_t(v); std::memcpy(p, &i, 2); break; }
     case DType::int32: { int32_t i = int32_t(v); std::memcpy(p, &i, 4); break; }
     case DType::int64: { int64_t i = int64_t(v); std::memcpy(p, &i, 8); break; }
   }
