@@ -76,7 +76,8 @@ def normalised(rng: np.random.Generator, shape) -> np.ndarray:
     return x
 
 
-def median_seconds(fn, warmup: int, runs: int, min_seconds: float) -> tuple[float, int]:
+def timed(fn, warmup: int, runs: int, min_seconds: float) -> dict:
+    """Median (and min) seconds of `runs` or more calls after `warmup` calls."""
     for _ in range(warmup):
         fn()
     times = []
@@ -85,7 +86,7 @@ def median_seconds(fn, warmup: int, runs: int, min_seconds: float) -> tuple[floa
         t = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t)
-    return statistics.median(times), len(times)
+    return {"seconds": statistics.median(times), "min_seconds": min(times), "runs": len(times)}
 
 
 # ---- NumPy naive: matmul + max + sum ------------------------------------------------------
@@ -124,14 +125,14 @@ def run_bench(bench: Path, name: str, repetitions: int) -> dict:
            "--benchmark_format=json"]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     data = json.loads(out)
-    rows = [b for b in data["benchmarks"] if b.get("aggregate_name") == "median"]
-    if not rows:
+    agg = {b.get("aggregate_name"): b for b in data["benchmarks"] if b.get("run_type") == "aggregate"}
+    if "median" not in agg:
         raise RuntimeError(f"no median for {name}: {out[:500]}")
-    b = rows[0]
+    b = agg["median"]
     scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
     return {"seconds": b["real_time"] * scale, "label": b.get("label", ""),
             "counters": {k: v for k, v in b.items() if k in ("GFLOP/s", "GB/s")},
-            "context": data.get("context", {})}
+            "repetitions": repetitions, "iterations_per_repetition": b.get("iterations")}
 
 
 def main() -> int:
@@ -174,15 +175,22 @@ def main() -> int:
         "shapes": [],
     }
 
-    print("measuring the machine: FMA peak and read bandwidth ...", file=sys.stderr)
-    fma = run_bench(args.bench, f"BM_FmaPeak/threads:{threads}/real_time", 5)
-    bw = run_bench(args.bench, f"BM_ReadBandwidth/threads:{threads}/real_time", 5)
-    peak_gflops = fma["counters"]["GFLOP/s"]
-    read_gbs = bw["counters"]["GB/s"]
     a = rng.standard_normal((2048, 2048), dtype=np.float32)
-    sgemm_s, _ = median_seconds(lambda: a @ a, 1, 5, 0.0)
-    results["peaks"] = {"fma_gflops": peak_gflops, "fma_isa": fma["label"], "read_gbs": read_gbs,
-                        "numpy_sgemm_2048_gflops": 2 * 2048 ** 3 / sgemm_s / 1e9}
+
+    def machine_peaks() -> dict:
+        fma = run_bench(args.bench, f"BM_FmaPeak/threads:{threads}/real_time", 5)
+        bw = run_bench(args.bench, f"BM_ReadBandwidth/threads:{threads}/real_time", 5)
+        sgemm = timed(lambda: a @ a, 1, 5, 0.0)
+        return {"fma_gflops": fma["counters"]["GFLOP/s"], "fma_isa": fma["label"],
+                "read_gbs": bw["counters"]["GB/s"],
+                "numpy_sgemm_2048_gflops": 2 * 2048 ** 3 / sgemm["seconds"] / 1e9}
+
+    # The peaks are measured before and after the shapes; the roofline uses the higher of the
+    # two (what the machine can do), so a busy moment shows as a low % of roofline.
+    print("measuring the machine: FMA peak, read bandwidth, sgemm ...", file=sys.stderr)
+    results["peaks_before"] = machine_peaks()
+    peak_gflops = results["peaks_before"]["fma_gflops"]
+    read_gbs = results["peaks_before"]["read_gbs"]
 
     shapes = [
         # name, dtype, Nq, Nd, Lq, Ld (or (min, max)), k
@@ -221,8 +229,7 @@ def main() -> int:
             np_fn = lambda: topk(numpy_padded(Q, D)[0], k)
         else:
             np_fn = lambda: numpy_padded(Q, D)
-        s, n = median_seconds(np_fn, args.warmup, args.runs, 2.0)
-        row["engines"]["numpy"] = {"seconds": s, "runs": n, "input_dtype": "float32"}
+        row["engines"]["numpy"] = {**timed(np_fn, args.warmup, args.runs, 2.0), "input_dtype": "float32"}
 
         if maxsim_cpu is not None:
             if variable:
@@ -237,8 +244,8 @@ def main() -> int:
                 want = numpy_padded(Q, D)
                 got = np.stack([maxsim_cpu.maxsim_scores(Q[i], D) for i in range(nq)])
                 row["maxsim_cpu_max_abs_diff"] = float(np.abs(got - want).max())
-            s, n = median_seconds(ms_fn, args.warmup, args.runs, 2.0)
-            row["engines"]["maxsim-cpu"] = {"seconds": s, "runs": n, "input_dtype": "float32"}
+            row["engines"]["maxsim-cpu"] = {**timed(ms_fn, args.warmup, args.runs, 2.0),
+                                            "input_dtype": "float32"}
 
         if variable:
             bname = (f"BM_MaxSimVariable/dtype:{dcode[dtype]}/Nq:{nq}/Nd:{nd}/Lq:{lq}/"
@@ -254,11 +261,23 @@ def main() -> int:
         # its FLOP count (from its GFLOP/s counter) for its own rate.
         cflop = cb["counters"]["GFLOP/s"] * 1e9 * cb["seconds"] if variable else flop
         row["engines"]["colmax"] = {"seconds": cb["seconds"], "flop": cflop, "label": cb["label"],
-                                    "input_dtype": dtype, "benchmark": bname}
-        bytes_per_elem = 4 if dtype == "float32" else 2
-        doc_bytes = token_pairs / lq * DIM * bytes_per_elem
-        row["roofline_gflops"] = min(peak_gflops, read_gbs * flop / doc_bytes)
+                                    "input_dtype": dtype, "benchmark": bname,
+                                    "repetitions": cb["repetitions"],
+                                    "iterations_per_repetition": cb["iterations_per_repetition"]}
+        row["flop_per_document_byte"] = flop / (token_pairs / lq * DIM * (4 if dtype == "float32" else 2))
         results["shapes"].append(row)
+
+    results["peaks_after"] = machine_peaks()
+    results["machine"]["loadavg_at_end"] = open("/proc/loadavg").read().split()[:3] \
+        if os.path.exists("/proc/loadavg") else []
+    pb, pa = results["peaks_before"], results["peaks_after"]
+    peak_gflops = max(pb["fma_gflops"], pa["fma_gflops"])
+    read_gbs = max(pb["read_gbs"], pa["read_gbs"])
+    results["peaks"] = {"fma_gflops": peak_gflops, "fma_isa": pb["fma_isa"], "read_gbs": read_gbs,
+                        "numpy_sgemm_2048_gflops": max(pb["numpy_sgemm_2048_gflops"],
+                                                       pa["numpy_sgemm_2048_gflops"])}
+    for row in results["shapes"]:
+        row["roofline_gflops"] = min(peak_gflops, read_gbs * row["flop_per_document_byte"])
 
     args.out_dir.mkdir(parents=True, exist_ok=True)
     out = args.out_dir / f"cpu-{dt.date.today().isoformat()}.json"
@@ -269,8 +288,10 @@ def main() -> int:
     print(f"\nMachine: {results['machine'].get('Model name', '?')}, {threads} threads; "
           f"FMA peak {p['fma_gflops']:.0f} GFLOP/s ({p['fma_isa']}), read bandwidth "
           f"{p['read_gbs']:.1f} GB/s, NumPy sgemm 2048³ {p['numpy_sgemm_2048_gflops']:.0f} GFLOP/s. "
-          f"Commit {results['commit']}, {results['date']}, load average at start "
-          f"{' '.join(results['machine'].get('loadavg_at_start', []))}.\n")
+          f"Commit {results['commit']}, {results['date']}, load average "
+          f"{' '.join(results['machine'].get('loadavg_at_start', []))} at start, "
+          f"{' '.join(results['machine'].get('loadavg_at_end', []))} at end. FMA peak before/after: "
+          f"{pb['fma_gflops']:.0f}/{pa['fma_gflops']:.0f} GFLOP/s.\n")
     print("| shape | dtype | NumPy ms (GFLOP/s) | maxsim-cpu ms (GFLOP/s) | colmax ms (GFLOP/s) "
           "| colmax vs NumPy | vs maxsim-cpu | roofline GFLOP/s | colmax % of roofline |")
     print("|---|---|---|---|---|---|---|---|---|")
