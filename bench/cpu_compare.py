@@ -11,7 +11,9 @@ One run measures, on the same shapes and in the same session:
 and the machine's FMA peak and memory read bandwidth (also from colmax_bench), for the
 roofline of each shape: min(FMA peak, read bandwidth x FLOP per document byte).
 
-Every figure is the median of several timed runs after warm-up runs. Effective GFLOP/s =
+Per shape the engines run in rounds, each once per round in turn (after warm-up calls), so
+that a busy spell on a shared machine falls on all of them alike; every figure is the median
+over rounds (the minimum is kept in the JSON too). Effective GFLOP/s =
 2 * Nq * sum(Lq * Ld) * dim / time. Results go to <out-dir>/cpu-<date>.json and a markdown
 table is printed.
 
@@ -121,14 +123,21 @@ def topk(scores: np.ndarray, k: int) -> np.ndarray:
 def run_bench(bench: Path, name: str, repetitions: int) -> dict:
     """Median real time (seconds) and label of one colmax_bench benchmark."""
     cmd = [str(bench), f"--benchmark_filter=^{re.escape(name)}$",
-           f"--benchmark_repetitions={repetitions}", "--benchmark_report_aggregates_only=true",
-           "--benchmark_format=json"]
+           f"--benchmark_repetitions={repetitions}", "--benchmark_format=json"]
+    if repetitions > 1:
+        cmd.append("--benchmark_report_aggregates_only=true")
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     data = json.loads(out)
-    agg = {b.get("aggregate_name"): b for b in data["benchmarks"] if b.get("run_type") == "aggregate"}
-    if "median" not in agg:
-        raise RuntimeError(f"no median for {name}: {out[:500]}")
-    b = agg["median"]
+    if repetitions > 1:
+        agg = {b.get("aggregate_name"): b for b in data["benchmarks"] if b.get("run_type") == "aggregate"}
+        if "median" not in agg:
+            raise RuntimeError(f"no median for {name}: {out[:500]}")
+        b = agg["median"]
+    else:
+        runs = [b for b in data["benchmarks"] if b.get("run_type") == "iteration"]
+        if not runs:
+            raise RuntimeError(f"no result for {name}: {out[:500]}")
+        b = runs[0]
     scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
     return {"seconds": b["real_time"] * scale, "label": b.get("label", ""),
             "counters": {k: v for k, v in b.items() if k in ("GFLOP/s", "GB/s")},
@@ -169,8 +178,10 @@ def main() -> int:
         if hasattr(np, "show_config") else {},
         "maxsim_cpu": maxsim_version,
         "threads": threads,
-        "method": "median of timed runs after warm-up; colmax from colmax_bench JSON (median of "
-                  "repetitions) on identically distributed inputs generated in C++",
+        "method": "per shape, rounds in which each engine runs once in turn (NumPy and maxsim-cpu: "
+                  "one call after warm-up calls; colmax: one colmax_bench repetition, the mean of "
+                  "its iterations, on identically distributed inputs generated in C++); the figure "
+                  "is the median over rounds",
         "peaks": {},
         "shapes": [],
     }
@@ -229,8 +240,7 @@ def main() -> int:
             np_fn = lambda: topk(numpy_padded(Q, D)[0], k)
         else:
             np_fn = lambda: numpy_padded(Q, D)
-        row["engines"]["numpy"] = {**timed(np_fn, args.warmup, args.runs, 2.0), "input_dtype": "float32"}
-
+        ms_fn = None
         if maxsim_cpu is not None:
             if variable:
                 docs = [Dp[offsets[i]:offsets[i + 1]] for i in range(nd)]
@@ -244,9 +254,6 @@ def main() -> int:
                 want = numpy_padded(Q, D)
                 got = np.stack([maxsim_cpu.maxsim_scores(Q[i], D) for i in range(nq)])
                 row["maxsim_cpu_max_abs_diff"] = float(np.abs(got - want).max())
-            row["engines"]["maxsim-cpu"] = {**timed(ms_fn, args.warmup, args.runs, 2.0),
-                                            "input_dtype": "float32"}
-
         if variable:
             bname = (f"BM_MaxSimVariable/dtype:{dcode[dtype]}/Nq:{nq}/Nd:{nd}/Lq:{lq}/"
                      f"Ld_min:{ld[0]}/Ld_max:{ld[1]}/threads:{threads}/real_time")
@@ -256,14 +263,39 @@ def main() -> int:
         else:
             bname = (f"BM_MaxSim/dtype:{dcode[dtype]}/Nq:{nq}/Nd:{nd}/Lq:{lq}/Ld:{ld}/"
                      f"threads:{threads}/real_time")
-        cb = run_bench(args.bench, bname, args.runs)
-        # colmax's variable-length documents are its own draw of the same distribution: use
-        # its FLOP count (from its GFLOP/s counter) for its own rate.
-        cflop = cb["counters"]["GFLOP/s"] * 1e9 * cb["seconds"] if variable else flop
-        row["engines"]["colmax"] = {"seconds": cb["seconds"], "flop": cflop, "label": cb["label"],
-                                    "input_dtype": dtype, "benchmark": bname,
-                                    "repetitions": cb["repetitions"],
-                                    "iterations_per_repetition": cb["iterations_per_repetition"]}
+
+        # Rounds: each engine once per round, in turn, so that a busy spell on the machine
+        # falls on all of them alike; the figure is the median over rounds. colmax_bench runs
+        # one repetition per round (several iterations, their mean).
+        for _ in range(args.warmup):
+            np_fn()
+            if ms_fn is not None:
+                ms_fn()
+        t_np, t_ms, t_cm, labels, cm_rates = [], [], [], set(), []
+        for _ in range(args.runs):
+            t = time.perf_counter()
+            np_fn()
+            t_np.append(time.perf_counter() - t)
+            if ms_fn is not None:
+                t = time.perf_counter()
+                ms_fn()
+                t_ms.append(time.perf_counter() - t)
+            cb = run_bench(args.bench, bname, 1)
+            t_cm.append(cb["seconds"])
+            cm_rates.append(cb["counters"]["GFLOP/s"])
+            labels.add(cb["label"])
+
+        def summary(times):
+            return {"seconds": statistics.median(times), "min_seconds": min(times), "runs": len(times)}
+
+        row["engines"]["numpy"] = {**summary(t_np), "input_dtype": "float32"}
+        if t_ms:
+            row["engines"]["maxsim-cpu"] = {**summary(t_ms), "input_dtype": "float32"}
+        # colmax's variable-length documents are its own draw of the same distribution: its
+        # FLOP count comes from its own GFLOP/s counter.
+        cflop = statistics.median(r * s for r, s in zip(cm_rates, t_cm)) * 1e9 if variable else flop
+        row["engines"]["colmax"] = {**summary(t_cm), "flop": cflop, "label": " ".join(sorted(labels)),
+                                    "input_dtype": dtype, "benchmark": bname}
         row["flop_per_document_byte"] = flop / (token_pairs / lq * DIM * (4 if dtype == "float32" else 2))
         results["shapes"].append(row)
 
