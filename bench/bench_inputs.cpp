@@ -1,12 +1,19 @@
 #include "bench_inputs.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <random>
 #include <tuple>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 namespace colmax::bench {
 namespace {
@@ -40,7 +47,7 @@ uint16_t to_half(float f) {  // round to nearest even; normalised inputs never o
 void fill(Tokens& t, int64_t rows, uint64_t seed) {
   const int64_t dim = t.dim;
   const int esize = dtype_size(t.dtype);
-  t.bytes.assign(size_t(rows * dim * esize), std::byte{0});
+  t.bytes.assign(size_t(rows * dim * esize));
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::vector<float> row(static_cast<size_t>(dim));
@@ -69,6 +76,22 @@ std::map<std::tuple<int, int64_t, int64_t, int64_t, int64_t, uint64_t>, std::uni
     g_cache;
 
 }  // namespace
+
+void HugePageBytes::assign(size_t n) {
+  constexpr size_t kHuge = size_t(2) << 20;
+  const size_t bytes = std::max<size_t>((n + kHuge - 1) / kHuge * kHuge, kHuge);
+  ptr_.reset(static_cast<std::byte*>(std::aligned_alloc(kHuge, bytes)));
+  if (!ptr_) throw std::bad_alloc();
+#if defined(__linux__)
+  madvise(ptr_.get(), bytes, MADV_HUGEPAGE);  // a hint: fine if the kernel declines
+#endif
+  std::memset(ptr_.get(), 0, bytes);
+  size_ = n;
+}
+
+void HugePageBytes::Free::operator()(std::byte* p) const noexcept {
+  std::free(p);
+}
 
 TensorView Tokens::padded() const {
   return TensorView(bytes.data(), dtype, {count, length, dim});

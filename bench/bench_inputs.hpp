@@ -3,15 +3,34 @@
 // Built once per shape and kept for the whole run.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "colmax/colmax.hpp"
 
 namespace colmax::bench {
 
+// Page-aligned storage that asks Linux for transparent huge pages, as NumPy does for every
+// array over 4 MiB: the engines compared in bench/cpu_compare.py then read memory the same way.
+class HugePageBytes {
+ public:
+  void assign(size_t n);
+  std::byte* data() noexcept { return ptr_.get(); }
+  const std::byte* data() const noexcept { return ptr_.get(); }
+  size_t size() const noexcept { return size_; }
+
+ private:
+  struct Free {
+    void operator()(std::byte* p) const noexcept;
+  };
+  std::unique_ptr<std::byte, Free> ptr_;
+  size_t size_ = 0;
+};
+
 struct Tokens {
-  std::vector<std::byte> bytes;
+  HugePageBytes bytes;
   DType dtype = DType::float32;
   int64_t count = 0;   // sequences
   int64_t length = 0;  // padded length (0 when packed)

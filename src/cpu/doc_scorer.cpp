@@ -80,9 +80,7 @@ void score_document(const Plan& plan, Scratch& s, int64_t doc, float* scores, in
   if (s.rows.size() < size_t(chunk + lookahead)) {
     s.rows.resize(size_t(chunk + lookahead));
     s.inv_norm.resize(size_t(chunk));
-    s.far_rows.resize(size_t(chunk));
   }
-  const int64_t next_len = next_doc >= 0 ? D.seq_length(next_doc) : 0;
   const void** window = s.rows.data();
   float* converted =
       plan.convert_docs ? s.converted.reserve(size_t(chunk * plan.converted_stride)) : nullptr;
@@ -120,13 +118,6 @@ void score_document(const Plan& plan, Scratch& s, int64_t doc, float* scores, in
       for (int64_t i = 0; i < ahead; ++i) window[n + i] = D.token(next_doc, i);
       rows.ahead_count = ahead;
     }
-    // The next document's rows at the positions this chunk covers (masks ignored: they are
-    // only prefetched), so that the next document is in L2 when its turn comes.
-    const int64_t far0 = valid + masked - n;
-    rows.far_count = std::clamp<int64_t>(next_len - far0, 0, n);
-    for (int64_t i = 0; i < rows.far_count; ++i)
-      s.far_rows[size_t(i)] = D.token(next_doc, far0 + i);
-    rows.far = s.far_rows.data();
     if (normalize) {
       ks.inv_norms(window, n, D.dim, s.inv_norm.data());
       rows.inv_norm = s.inv_norm.data();

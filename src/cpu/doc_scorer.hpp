@@ -37,7 +37,7 @@ Plan make_plan(const Problem& p);
 struct Scratch {
   QueryGroup group;
   bool has_group = false;
-  std::vector<const void*> rows, far_rows;
+  std::vector<const void*> rows;
   std::vector<float> inv_norm;
   AlignedBuffer<float> converted, rmax;
   AlignedBuffer<uint32_t> nan;

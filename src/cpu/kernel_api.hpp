@@ -46,11 +46,6 @@ struct RowsView {
   const float* inv_norm = nullptr;  // per folded row, or nullptr: similarities are scaled by it
   int64_t count = 0;
   int64_t ahead_count = 0;
-  // Rows of the next document, row i prefetched into L2 by the tile that folds row i: any
-  // readable rows whose elements are no wider than the kernel's (the lines of a kernel-format
-  // row cover them).
-  const void* const* far = nullptr;
-  int64_t far_count = 0;
 };
 
 struct KernelSet {

@@ -3,11 +3,15 @@
 // operand of the FMA). Built with -mavx512f -mavx512bw -mavx512vl -mavx512dq and only called
 // after a CPUID check.
 // GCC 12's AVX-512 headers trip -Wuninitialized on their own _mm512_undefined_* idiom.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 #include <cstdint>
 #include <cstring>

@@ -3,11 +3,15 @@
 // when queries and documents are both bfloat16. Built with the AVX-512 flags plus
 // -mavx512bf16 and only called after a CPUID check.
 // GCC 12's AVX-512 headers trip -Wuninitialized on their own _mm512_undefined_* idiom.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 #include <cstdint>
 #include <cstring>

@@ -44,8 +44,6 @@ struct TileArgs {
   const float* inv_norm;           // N scales, or nullptr
   const void* const* ahead;        // rows kPrefetchTiles tiles on, prefetched into L1
   int n_ahead;
-  const void* const* far;  // rows of the next document, prefetched into L2
-  int n_far;
   int64_t dim;
   float* rmax;    // M * kLanes running maxima
   uint32_t* nan;  // M * kLanes NaN flags
@@ -77,18 +75,13 @@ void tile(const TileArgs<T>& a) {
   for (int n = 0; n < a.n_ahead; ++n) {  // a row's last line, which may start mid-way
     __builtin_prefetch(static_cast<const DElem*>(a.ahead[n]) + (a.dim - 1), 0, 3);
   }
-  for (int n = 0; n < a.n_far; ++n) {
-    __builtin_prefetch(static_cast<const DElem*>(a.far[n]) + (a.dim - 1), 0, 2);
-  }
 
   const typename T::QElem* __restrict q = a.panel;
   for (int64_t k0 = 0; k0 < full_steps; k0 += kLineSteps) {
     for (int n = 0; n < a.n_ahead; ++n) {
       __builtin_prefetch(static_cast<const DElem*>(a.ahead[n]) + k0 * T::kPack, 0, 3);
     }
-    for (int n = 0; n < a.n_far; ++n) {
-      __builtin_prefetch(static_cast<const DElem*>(a.far[n]) + k0 * T::kPack, 0, 2);
-    }
+
     const int64_t k1 = min_i64(k0 + kLineSteps, full_steps);
     for (int64_t k = k0; k < k1; ++k, q += M * kStep) {
       QVec qv[M];
@@ -163,9 +156,7 @@ inline void tile_panel(int mv, int nr, const TileArgs<T>& a) {
 
 // KernelSet::fold: every tile of N rows against every panel of [v_begin, v_end). The rows of
 // a tile stay in L1 while the panels of the block pass over them. The first panel prefetches
-// the rows kPrefetchTiles tiles on (from this chunk, or the look-ahead rows after it) into
-// L1, and as many rows of the next document into L2: a whole document of lead time makes
-// the stream immune to memory latency, even on a busy machine.
+// the rows kPrefetchTiles tiles on (from this chunk, or the look-ahead rows after it).
 template <class T>
 void fold(const PanelsView& q, int64_t v_begin, int64_t v_end, const RowsView& rows, float* rmax,
           uint32_t* nan) {
@@ -181,8 +172,6 @@ void fold(const PanelsView& q, int64_t v_begin, int64_t v_end, const RowsView& r
                   rows.inv_norm != nullptr ? rows.inv_norm + r0 : nullptr,
                   rows.rows + next,
                   int(next < known ? min_i64(N, known - next) : 0),
-                  rows.far + r0,
-                  int(r0 < rows.far_count ? min_i64(N, rows.far_count - r0) : 0),
                   q.dim,
                   nullptr,
                   nullptr};
@@ -191,7 +180,7 @@ void fold(const PanelsView& q, int64_t v_begin, int64_t v_end, const RowsView& r
       a.rmax = rmax + v * W;
       a.nan = nan + v * W;
       tile_panel<T>(int(min_i64(M, q.vectors - v)), nr, a);
-      a.n_ahead = a.n_far = 0;  // prefetched once per tile
+      a.n_ahead = 0;  // prefetched once per tile
     }
   }
 }

@@ -6,6 +6,10 @@
 #include <string>
 #include <string_view>
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#endif
+
 #include "colmax/error.hpp"
 #include "colmax/runtime.hpp"
 
@@ -16,21 +20,37 @@ namespace {
 // -1: no override; else a SimdLevel.
 std::atomic<int> g_override{-1};
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+// Read from CPUID directly: not every compiler's __builtin_cpu_supports knows "f16c" and
+// "avx512bf16" (Clang 14 knows neither). The OS saves the AVX / AVX-512 state whenever
+// __builtin_cpu_supports("avx2") / ("avx512f") is true, which the callers check first.
+bool cpuid_f16c() noexcept {  // CPUID.1:ECX bit 29
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid(1, &eax, &ebx, &ecx, &edx) == 0) return false;
+  return (ecx >> 29) & 1u;
+}
+
+bool cpuid_avx512_bf16() noexcept {  // CPUID.(EAX=7, ECX=1):EAX bit 5
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) == 0) return false;
+  return (eax >> 5) & 1u;
+}
+#endif
+
 bool cpu_has(SimdLevel level) noexcept {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
   switch (level) {
     case SimdLevel::scalar:
       return true;
     case SimdLevel::avx2:
-      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-             __builtin_cpu_supports("f16c");
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpuid_f16c();
     case SimdLevel::avx512:
       return cpu_has(SimdLevel::avx2) && __builtin_cpu_supports("avx512f") &&
              __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
              __builtin_cpu_supports("avx512dq");
     case SimdLevel::avx512_bf16:
 #if defined(COLMAX_CPU_AVX512BF16)
-      return cpu_has(SimdLevel::avx512) && __builtin_cpu_supports("avx512bf16");
+      return cpu_has(SimdLevel::avx512) && cpuid_avx512_bf16();
 #else
       return false;
 #endif
