@@ -1,30 +1,8 @@
-// tile_kernel instantiations for bf16 shared-memory tiles (one file per element type so
-// that the architectures compile in parallel).
-#include "cuda/tile/tile_kernel.cuh"
-#include "cuda/tile/tile_kernels.hpp"
+// tile_kernel instantiations for bf16 shared-memory tiles.
+#include "cuda/tile/tile_instantiate.cuh"
 
 namespace colmax::cuda {
 
-namespace {
-template <int I>
-const void* kernel_at() {
-  constexpr TileShape s = kTileShapes[I];
-  return reinterpret_cast<const void*>(&tile::tile_kernel<Elem::bf16, s.wm, s.wn, s.mt, s.nt>);
-}
-}  // namespace
-
-const void* tile_kernel_bf16(int shape) {
-  static_assert(kNumTileShapes == 4, "one case per compiled shape");
-  switch (shape) {
-    case 0:
-      return kernel_at<0>();
-    case 1:
-      return kernel_at<1>();
-    case 2:
-      return kernel_at<2>();
-    default:
-      return kernel_at<3>();
-  }
-}
+const void* tile_kernel_bf16(int shape) { return instantiate_tile_kernels<Elem::bf16>(shape); }
 
 }  // namespace colmax::cuda
