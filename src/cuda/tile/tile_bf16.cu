@@ -3,6 +3,8 @@
 
 namespace colmax::cuda {
 
-const void* tile_kernel_bf16(int shape) { return instantiate_tile_kernels<Elem::bf16>(shape); }
+const void* tile_kernel_bf16(int shape) {
+  return instantiate_tile_kernels<Elem::bf16>(shape);
+}
 
 }  // namespace colmax::cuda

@@ -3,6 +3,8 @@
 
 namespace colmax::cuda {
 
-const void* tile_kernel_f16(int shape) { return instantiate_tile_kernels<Elem::f16>(shape); }
+const void* tile_kernel_f16(int shape) {
+  return instantiate_tile_kernels<Elem::f16>(shape);
+}
 
 }  // namespace colmax::cuda

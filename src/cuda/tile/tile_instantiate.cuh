@@ -12,9 +12,9 @@ namespace colmax::cuda {
 
 template <Elem E, int... I>
 const void* tile_kernel_table(int shape, std::integer_sequence<int, I...>) {
-  static const void* const table[] = {reinterpret_cast<const void*>(
-      &tile::tile_kernel<E, kTileShapes[I].wm, kTileShapes[I].wn, kTileShapes[I].mt,
-                         kTileShapes[I].nt>)...};
+  static const void* const table[] = {
+      reinterpret_cast<const void*>(&tile::tile_kernel<E, kTileShapes[I].wm, kTileShapes[I].wn,
+                                                       kTileShapes[I].mt, kTileShapes[I].nt>)...};
   return table[shape >= 0 && shape < kNumTileShapes ? shape : kNumTileShapes - 1];
 }
 

@@ -3,6 +3,8 @@
 
 namespace colmax::cuda {
 
-const void* tile_kernel_tf32(int shape) { return instantiate_tile_kernels<Elem::f32>(shape); }
+const void* tile_kernel_tf32(int shape) {
+  return instantiate_tile_kernels<Elem::f32>(shape);
+}
 
 }  // namespace colmax::cuda
