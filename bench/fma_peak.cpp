@@ -47,9 +47,11 @@ __attribute__((target("avx2,fma"))) double fma_avx2(int64_t iters) {
 }
 
 // 24 chains of 16-lane FMAs, each its own variable so that all stay in registers.
-#define COLMAX_24(X)                                                                       \
-  X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) X(13) X(14) X(15) X(16) \
-      X(17) X(18) X(19) X(20) X(21) X(22) X(23)
+// clang-format off
+#define COLMAX_24(X) \
+  X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) \
+  X(12) X(13) X(14) X(15) X(16) X(17) X(18) X(19) X(20) X(21) X(22) X(23)
+// clang-format on
 #define COLMAX_DECLARE(j) __m512 a##j = _mm512_set1_ps(1.0f + float(j) * 1e-3f);
 #define COLMAX_FMA(j) a##j = _mm512_fmadd_ps(a##j, b, c);
 #define COLMAX_KEEP(j) __asm__ volatile("" : "+v"(a##j));

@@ -3,7 +3,7 @@
 # Safe to run repeatedly; does nothing when everything is present.
 set -euo pipefail
 need=()
-for pkg in cmake ninja-build g++ googletest libgtest-dev libbenchmark-dev libdlpack-dev python3-dev; do
+for pkg in cmake ninja-build g++ clang-format googletest libgtest-dev libbenchmark-dev libdlpack-dev python3-dev python3-venv; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if ((${#need[@]})); then

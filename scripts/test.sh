@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 scripts/setup-deps.sh
 jobs=$(nproc)
 
+echo "== format (clang-format, .clang-format) =="
+git ls-files '*.cpp' '*.hpp' '*.cu' '*.cuh' | xargs clang-format --dry-run -Werror
+echo "format: ok"
+
 echo "== C++ tests (release) =="
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$jobs"

@@ -20,7 +20,7 @@ Options reference(MaskMode mode = MaskMode::exclude, bool normalize = false) {
 // Q: one query of two tokens, D: two documents of two tokens, dim 2.
 struct Tiny {
   std::vector<float> q = {1, 0, 0, 1};
-  std::vector<float> d = {2, 0, -1, -3,     // doc 0: dots (q0: 2, -1) (q1: 0, -3)
+  std::vector<float> d = {2,  0,  -1, -3,   // doc 0: dots (q0: 2, -1) (q1: 0, -3)
                           -1, -1, -2, -4};  // doc 1: dots (q0: -1, -2) (q1: -1, -4)
   TensorView Q{q.data(), DType::float32, {1, 2, 2}};
   TensorView D{d.data(), DType::float32, {2, 2, 2}};
@@ -99,10 +99,9 @@ TEST(Reference, PackedMatchesPadded) {
   int32_t cu_q[2] = {0, 2};
   int64_t cu_d[3] = {0, 2, 4};
   float out[2];
-  maxsim_packed(TensorView(t.q.data(), DType::float32, {2, 2}),
-                TensorView(cu_q, DType::int32, {2}), TensorView(t.d.data(), DType::float32, {4, 2}),
-                TensorView(cu_d, DType::int64, {3}), TensorView(out, DType::float32, {1, 2}), {},
-                reference());
+  maxsim_packed(TensorView(t.q.data(), DType::float32, {2, 2}), TensorView(cu_q, DType::int32, {2}),
+                TensorView(t.d.data(), DType::float32, {4, 2}), TensorView(cu_d, DType::int64, {3}),
+                TensorView(out, DType::float32, {1, 2}), {}, reference());
   EXPECT_FLOAT_EQ(out[0], 2);
   EXPECT_FLOAT_EQ(out[1], -2);
 }

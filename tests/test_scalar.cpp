@@ -22,8 +22,9 @@ TEST(Scalar, HalfRoundTripsEveryValue) {
 
 TEST(Scalar, HalfRoundsToNearestEven) {
   EXPECT_EQ(half_to_float(float_to_half(1.0f + 1.0f / 2048)), 1.0f);  // halfway, even below
-  EXPECT_EQ(half_to_float(float_to_half(1.0f + 3.0f / 2048)), 1.0f + 1.0f / 512);  // halfway, even above
-  EXPECT_EQ(float_to_half(65520.0f), 0x7c00);  // overflows to inf
+  EXPECT_EQ(half_to_float(float_to_half(1.0f + 3.0f / 2048)),
+            1.0f + 1.0f / 512);                        // halfway, even above
+  EXPECT_EQ(float_to_half(65520.0f), 0x7c00);          // overflows to inf
   EXPECT_EQ(float_to_half(std::ldexp(1.0f, -25)), 0);  // halfway to the smallest subnormal
   EXPECT_EQ(float_to_half(std::ldexp(1.5f, -25)), 1);
 }

@@ -25,7 +25,8 @@ TEST(Threads, BitwiseIdenticalForAnyThreadCount) {
     const std::vector<float> one = cpu_scores(c, 1);
     for (int threads : {2, 3, 8}) {
       const std::vector<float> many = cpu_scores(c, threads);
-      ASSERT_TRUE(one.empty() || 0 == std::memcmp(one.data(), many.data(), one.size() * sizeof(float)))
+      ASSERT_TRUE(one.empty() ||
+                  0 == std::memcmp(one.data(), many.data(), one.size() * sizeof(float)))
           << threads << " threads, " << spec.describe();
     }
   }

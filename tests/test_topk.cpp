@@ -58,7 +58,11 @@ TopKResult sorted_scores(const Case& c, int64_t k, Backend backend) {
 CaseSpec corpus(int64_t nq, int64_t nd, uint64_t seed) {
   CaseSpec s;
   s.layout = Layout::cross;
-  s.nq = nq; s.nd = nd; s.lq_min = s.lq_max = 8; s.ld_min = s.ld_max = 12; s.dim = 48;
+  s.nq = nq;
+  s.nd = nd;
+  s.lq_min = s.lq_max = 8;
+  s.ld_min = s.ld_max = 12;
+  s.dim = 48;
   s.d_mask = MaskKind::holes;
   s.seed = seed;
   return s;

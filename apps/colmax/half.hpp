@@ -10,7 +10,11 @@ namespace colmax::cli {
 
 using detail::bf16_to_float;
 using detail::float_to_bf16;
-inline float fp16_to_float(uint16_t h) noexcept { return detail::half_to_float(h); }
-inline uint16_t float_to_fp16(float f) noexcept { return detail::float_to_half(f); }
+inline float fp16_to_float(uint16_t h) noexcept {
+  return detail::half_to_float(h);
+}
+inline uint16_t float_to_fp16(float f) noexcept {
+  return detail::float_to_half(f);
+}
 
 }  // namespace colmax::cli

@@ -22,8 +22,7 @@ enum class ErrorKind {
 // and what came, e.g. "maxsim: D: expected rank 3 or 4, got rank 2 [300, 128]".
 class Error : public std::invalid_argument {
  public:
-  Error(ErrorKind kind, const std::string& message)
-      : std::invalid_argument(message), kind_(kind) {}
+  Error(ErrorKind kind, const std::string& message) : std::invalid_argument(message), kind_(kind) {}
   ErrorKind kind() const noexcept { return kind_; }
 
  private:

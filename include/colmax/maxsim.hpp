@@ -31,15 +31,14 @@ void maxsim_pairs(const TensorView& Q, const TensorView& D, const TensorView& ou
 //   [Nd + 1] (int32 or int64, starting at 0, non-decreasing, ending at most at the token
 //   count) -> out [Nq, Nd]. masks: query [Tq], document [Td].
 void maxsim_packed(const TensorView& Q, const TensorView& cu_seqlens_q, const TensorView& D,
-                   const TensorView& cu_seqlens_d, const TensorView& out,
-                   const Masks& masks = {}, const Options& options = {});
+                   const TensorView& cu_seqlens_d, const TensorView& out, const Masks& masks = {},
+                   const Options& options = {});
 
 // Pair list over packed sequences: out[p] = score(query pair_q[p], document pair_d[p]).
 //   pair_q, pair_d [P] (int32 or int64) -> out [P].
-void maxsim_packed_pairs(const TensorView& Q, const TensorView& cu_seqlens_q,
-                         const TensorView& D, const TensorView& cu_seqlens_d,
-                         const TensorView& pair_q, const TensorView& pair_d,
-                         const TensorView& out, const Masks& masks = {},
+void maxsim_packed_pairs(const TensorView& Q, const TensorView& cu_seqlens_q, const TensorView& D,
+                         const TensorView& cu_seqlens_d, const TensorView& pair_q,
+                         const TensorView& pair_d, const TensorView& out, const Masks& masks = {},
                          const Options& options = {});
 
 }  // namespace colmax

@@ -25,8 +25,8 @@ struct GpuInfo {
   size_t memory_bytes = 0;
 };
 
-bool cuda_built() noexcept;                 // compiled with the CUDA kernels
-std::vector<std::string> cuda_archs();      // e.g. {"sm_80", "sm_86", "sm_89", "sm_90a"}
-std::vector<GpuInfo> cuda_devices();        // empty without a driver or GPU; never throws
+bool cuda_built() noexcept;             // compiled with the CUDA kernels
+std::vector<std::string> cuda_archs();  // e.g. {"sm_80", "sm_86", "sm_89", "sm_90a"}
+std::vector<GpuInfo> cuda_devices();    // empty without a driver or GPU; never throws
 
 }  // namespace colmax

@@ -55,8 +55,8 @@ class TensorView {
              std::span<const int64_t> strides = {}, Device device = {});
   TensorView(const void* data, DType dtype, std::initializer_list<int64_t> shape,
              Device device = {})
-      : TensorView(data, dtype, std::span<const int64_t>(shape.begin(), shape.size()), {},
-                   device) {}
+      : TensorView(data, dtype, std::span<const int64_t>(shape.begin(), shape.size()), {}, device) {
+  }
 
   // Wraps a DLPack tensor: a DLTensor from <dlpack/dlpack.h> of any version (or any struct
   // with its fields). byte_offset is applied and NULL strides read as row-major. Throws
@@ -64,11 +64,11 @@ class TensorView {
   // more than kMaxRank dimensions.
   template <class DLTensorT>
   static TensorView from_dlpack(const DLTensorT& t, const char* name = "tensor") {
-    return from_dlpack_fields({t.data, int(t.device.device_type), int(t.device.device_id),
-                               int(t.ndim), uint8_t(t.dtype.code), uint8_t(t.dtype.bits),
-                               uint16_t(t.dtype.lanes), t.shape, t.strides,
-                               uint64_t(t.byte_offset)},
-                              name);
+    return from_dlpack_fields(
+        {t.data, int(t.device.device_type), int(t.device.device_id), int(t.ndim),
+         uint8_t(t.dtype.code), uint8_t(t.dtype.bits), uint16_t(t.dtype.lanes), t.shape, t.strides,
+         uint64_t(t.byte_offset)},
+        name);
   }
 
   // The fields of a DLTensor, for from_dlpack without a dependency on one DLPack version.

@@ -12,17 +12,29 @@ namespace {
 
 void run(const detail::Problem& p, const char* fn) {
   switch (detail::resolve_backend(p, fn)) {
-    case Backend::reference: detail::reference_maxsim(p); return;
-    case Backend::cuda: detail::cuda_maxsim(p); return;
-    default: detail::cpu_maxsim(p); return;
+    case Backend::reference:
+      detail::reference_maxsim(p);
+      return;
+    case Backend::cuda:
+      detail::cuda_maxsim(p);
+      return;
+    default:
+      detail::cpu_maxsim(p);
+      return;
   }
 }
 
 void run_topk(const detail::Problem& p, const detail::TopK& t, const char* fn) {
   switch (detail::resolve_backend(p, fn)) {
-    case Backend::reference: detail::reference_topk(p, t); return;
-    case Backend::cuda: detail::cuda_topk(p, t); return;
-    default: detail::cpu_topk(p, t); return;
+    case Backend::reference:
+      detail::reference_topk(p, t);
+      return;
+    case Backend::cuda:
+      detail::cuda_topk(p, t);
+      return;
+    default:
+      detail::cpu_topk(p, t);
+      return;
   }
 }
 
@@ -51,13 +63,13 @@ void maxsim_packed(const TensorView& Q, const TensorView& cu_seqlens_q, const Te
   run(p, "maxsim_packed");
 }
 
-void maxsim_packed_pairs(const TensorView& Q, const TensorView& cu_seqlens_q,
-                         const TensorView& D, const TensorView& cu_seqlens_d,
-                         const TensorView& pair_q, const TensorView& pair_d,
-                         const TensorView& out, const Masks& masks, const Options& options) {
+void maxsim_packed_pairs(const TensorView& Q, const TensorView& cu_seqlens_q, const TensorView& D,
+                         const TensorView& cu_seqlens_d, const TensorView& pair_q,
+                         const TensorView& pair_d, const TensorView& out, const Masks& masks,
+                         const Options& options) {
   detail::Problem p;
-  detail::build_packed(p, "maxsim_packed_pairs", Q, cu_seqlens_q, D, cu_seqlens_d, pair_q,
-                       pair_d, out, masks, options);
+  detail::build_packed(p, "maxsim_packed_pairs", Q, cu_seqlens_q, D, cu_seqlens_d, pair_q, pair_d,
+                       out, masks, options);
   run(p, "maxsim_packed_pairs");
 }
 

@@ -5,17 +5,27 @@
 
 namespace colmax {
 
-bool cuda_built() noexcept { return false; }
-std::vector<std::string> cuda_archs() { return {}; }
-std::vector<GpuInfo> cuda_devices() { return {}; }
+bool cuda_built() noexcept {
+  return false;
+}
+std::vector<std::string> cuda_archs() {
+  return {};
+}
+std::vector<GpuInfo> cuda_devices() {
+  return {};
+}
 
 namespace detail {
 
 [[noreturn]] static void absent() {
   throw Error(ErrorKind::unsupported, "colmax: this build has no CUDA kernels");
 }
-void cuda_maxsim(const Problem&) { absent(); }
-void cuda_topk(const Problem&, const TopK&) { absent(); }
+void cuda_maxsim(const Problem&) {
+  absent();
+}
+void cuda_topk(const Problem&, const TopK&) {
+  absent();
+}
 
 }  // namespace detail
 }  // namespace colmax

@@ -9,9 +9,8 @@ namespace {
 DType dtype_from_dlpack(const TensorView::DLPackFields& t, const char* name) {
   auto fail = [&]() -> DType {
     throw Error(ErrorKind::dtype, std::string(name) + ": unsupported DLPack dtype (code " +
-                                      std::to_string(t.code) + ", bits " +
-                                      std::to_string(t.bits) + ", lanes " +
-                                      std::to_string(t.lanes) + ")");
+                                      std::to_string(t.code) + ", bits " + std::to_string(t.bits) +
+                                      ", lanes " + std::to_string(t.lanes) + ")");
   };
   if (t.lanes != 1) return fail();
   // DLPack's type codes; bool (6) arrived in DLPack 0.8.
@@ -37,7 +36,8 @@ DType dtype_from_dlpack(const TensorView::DLPackFields& t, const char* name) {
     case kDLBoolCode:
       if (t.bits == 8) return DType::boolean;
       break;
-    default: break;
+    default:
+      break;
   }
   return fail();
 }
@@ -49,14 +49,17 @@ TensorView TensorView::from_dlpack_fields(const DLPackFields& tensor, const char
   enum { kDLCPU = 1, kDLCUDA = 2, kDLCUDAHost = 3, kDLCUDAManaged = 13 };
   switch (tensor.device_type) {
     case kDLCPU:
-    case kDLCUDAHost: device = {DeviceKind::cpu, 0}; break;
+    case kDLCUDAHost:
+      device = {DeviceKind::cpu, 0};
+      break;
     case kDLCUDA:
-    case kDLCUDAManaged: device = {DeviceKind::cuda, tensor.device_id}; break;
+    case kDLCUDAManaged:
+      device = {DeviceKind::cuda, tensor.device_id};
+      break;
     default:
-      throw Error(ErrorKind::device,
-                  std::string(name) + ": unsupported DLPack device type " +
-                      std::to_string(tensor.device_type) +
-                      " (expected CPU or CUDA memory)");
+      throw Error(ErrorKind::device, std::string(name) + ": unsupported DLPack device type " +
+                                         std::to_string(tensor.device_type) +
+                                         " (expected CPU or CUDA memory)");
   }
   if (tensor.ndim < 0 || tensor.ndim > kMaxRank) {
     throw Error(ErrorKind::shape, std::string(name) + ": expected at most " +

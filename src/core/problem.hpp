@@ -105,9 +105,18 @@ struct Problem {
   int64_t num_outputs() const noexcept { return out_rows * out_cols; }
   void pair_at(int64_t p, int64_t& qi, int64_t& di) const noexcept {
     switch (pairing) {
-      case Pairing::cross: qi = p / out_cols; di = p % out_cols; return;
-      case Pairing::grouped: qi = p / out_cols; di = p; return;
-      case Pairing::diagonal: qi = p; di = p; return;
+      case Pairing::cross:
+        qi = p / out_cols;
+        di = p % out_cols;
+        return;
+      case Pairing::grouped:
+        qi = p / out_cols;
+        di = p;
+        return;
+      case Pairing::diagonal:
+        qi = p;
+        di = p;
+        return;
       case Pairing::list:
         qi = static_cast<const int64_t*>(pair_q)[p];
         di = static_cast<const int64_t*>(pair_d)[p];

@@ -10,7 +10,9 @@ namespace {
 std::atomic<int> g_threads{0};
 }
 
-const char* version() noexcept { return COLMAX_VERSION; }
+const char* version() noexcept {
+  return COLMAX_VERSION;
+}
 
 int default_num_threads() {
   if (int t = g_threads.load(std::memory_order_relaxed); t > 0) return t;

@@ -34,7 +34,7 @@ inline float half_to_float(uint16_t h) noexcept {
     bits = sign | ((exp + 112u) << 23) | (man << 13);
   } else if (man == 0) {
     bits = sign;
-  } else {  // subnormal: renormalise
+  } else {                                   // subnormal: renormalise
     int shift = std::countl_zero(man) - 21;  // leading zeros within 10 bits
     man = (man << shift) & 0x3ffu;
     bits = sign | (uint32_t(113 - shift) << 23) | (man << 13);
@@ -47,12 +47,12 @@ inline uint16_t float_to_half(float f) noexcept {
   const uint32_t u = std::bit_cast<uint32_t>(f);
   const uint32_t sign = (u >> 16) & 0x8000u;
   const uint32_t a = u & 0x7fffffffu;
-  if (a > 0x7f800000u) return uint16_t(sign | 0x7e00u);           // NaN
-  if (a >= 0x477ff000u) return uint16_t(sign | 0x7c00u);          // overflow -> inf
-  if (a < 0x33000001u) return uint16_t(sign);                     // underflow -> 0
+  if (a > 0x7f800000u) return uint16_t(sign | 0x7e00u);   // NaN
+  if (a >= 0x477ff000u) return uint16_t(sign | 0x7c00u);  // overflow -> inf
+  if (a < 0x33000001u) return uint16_t(sign);             // underflow -> 0
   int exp = int(a >> 23) - 127;
   uint32_t man = (a & 0x7fffffu) | 0x800000u;
-  int shift = exp >= -14 ? 13 : 13 + (-14 - exp);                 // subnormals shift further
+  int shift = exp >= -14 ? 13 : 13 + (-14 - exp);  // subnormals shift further
   uint32_t half_man = man >> shift;
   const uint32_t rem = man & ((1u << shift) - 1u), halfway = 1u << (shift - 1);
   if (rem > halfway || (rem == halfway && (half_man & 1u))) ++half_man;
@@ -63,16 +63,46 @@ inline uint16_t float_to_half(float f) noexcept {
 // One element of an embedding or mask tensor as double.
 inline double load_as_double(const std::byte* p, DType dtype) noexcept {
   switch (dtype) {
-    case DType::float32: { float v; std::memcpy(&v, p, 4); return v; }
-    case DType::float64: { double v; std::memcpy(&v, p, 8); return v; }
-    case DType::float16: { uint16_t v; std::memcpy(&v, p, 2); return half_to_float(v); }
-    case DType::bfloat16: { uint16_t v; std::memcpy(&v, p, 2); return bf16_to_float(v); }
+    case DType::float32: {
+      float v;
+      std::memcpy(&v, p, 4);
+      return v;
+    }
+    case DType::float64: {
+      double v;
+      std::memcpy(&v, p, 8);
+      return v;
+    }
+    case DType::float16: {
+      uint16_t v;
+      std::memcpy(&v, p, 2);
+      return half_to_float(v);
+    }
+    case DType::bfloat16: {
+      uint16_t v;
+      std::memcpy(&v, p, 2);
+      return bf16_to_float(v);
+    }
     case DType::boolean:
-    case DType::uint8: return double(*reinterpret_cast<const uint8_t*>(p));
-    case DType::int8: return double(*reinterpret_cast<const int8_t*>(p));
-    case DType::int16: { int16_t v; std::memcpy(&v, p, 2); return v; }
-    case DType::int32: { int32_t v; std::memcpy(&v, p, 4); return v; }
-    case DType::int64: { int64_t v; std::memcpy(&v, p, 8); return double(v); }
+    case DType::uint8:
+      return double(*reinterpret_cast<const uint8_t*>(p));
+    case DType::int8:
+      return double(*reinterpret_cast<const int8_t*>(p));
+    case DType::int16: {
+      int16_t v;
+      std::memcpy(&v, p, 2);
+      return v;
+    }
+    case DType::int32: {
+      int32_t v;
+      std::memcpy(&v, p, 4);
+      return v;
+    }
+    case DType::int64: {
+      int64_t v;
+      std::memcpy(&v, p, 8);
+      return double(v);
+    }
   }
   return 0.0;
 }

@@ -9,31 +9,46 @@ namespace colmax {
 int dtype_size(DType dtype) noexcept {
   switch (dtype) {
     case DType::float64:
-    case DType::int64: return 8;
+    case DType::int64:
+      return 8;
     case DType::float32:
-    case DType::int32: return 4;
-    case DType::int16: return 2;
+    case DType::int32:
+      return 4;
+    case DType::int16:
+      return 2;
     case DType::float16:
-    case DType::bfloat16: return 2;
+    case DType::bfloat16:
+      return 2;
     case DType::boolean:
     case DType::uint8:
-    case DType::int8: return 1;
+    case DType::int8:
+      return 1;
   }
   return 1;
 }
 
 const char* dtype_name(DType dtype) noexcept {
   switch (dtype) {
-    case DType::float32: return "float32";
-    case DType::float16: return "float16";
-    case DType::bfloat16: return "bfloat16";
-    case DType::float64: return "float64";
-    case DType::boolean: return "bool";
-    case DType::uint8: return "uint8";
-    case DType::int8: return "int8";
-    case DType::int32: return "int32";
-    case DType::int64: return "int64";
-    case DType::int16: return "int16";
+    case DType::float32:
+      return "float32";
+    case DType::float16:
+      return "float16";
+    case DType::bfloat16:
+      return "bfloat16";
+    case DType::float64:
+      return "float64";
+    case DType::boolean:
+      return "bool";
+    case DType::uint8:
+      return "uint8";
+    case DType::int8:
+      return "int8";
+    case DType::int32:
+      return "int32";
+    case DType::int64:
+      return "int64";
+    case DType::int16:
+      return "int16";
   }
   return "unknown";
 }
@@ -58,9 +73,8 @@ TensorView::TensorView(const void* data, DType dtype, std::span<const int64_t> s
   int64_t running = 1;
   for (int i = rank_ - 1; i >= 0; --i) {
     if (shape[i] < 0) {
-      throw Error(ErrorKind::shape,
-                  "TensorView: negative size " + std::to_string(shape[i]) + " in dimension " +
-                      std::to_string(i));
+      throw Error(ErrorKind::shape, "TensorView: negative size " + std::to_string(shape[i]) +
+                                        " in dimension " + std::to_string(i));
     }
     shape_[i] = shape[i];
     strides_[i] = strides.empty() ? running : strides[i];

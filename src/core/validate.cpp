@@ -60,8 +60,8 @@ void expect_same_dim(const char* fn, const TensorView& Q, const TensorView& D) {
   int64_t dq = Q.size(Q.rank() - 1), dd = D.size(D.rank() - 1);
   if (dq != dd) {
     fail(ErrorKind::shape, fn, "D",
-         "embedding dimension " + std::to_string(dd) + " does not match Q's " +
-             std::to_string(dq) + " (Q " + Q.describe() + ", D " + D.describe() + ")");
+         "embedding dimension " + std::to_string(dd) + " does not match Q's " + std::to_string(dq) +
+             " (Q " + Q.describe() + ", D " + D.describe() + ")");
   }
 }
 
@@ -102,11 +102,11 @@ void expect_mask_dtype(const char* fn, const char* arg, const TensorView& t) {
     case DType::int64:
     case DType::float16:
     case DType::bfloat16:
-    case DType::float32: return;
+    case DType::float32:
+      return;
     default:
       fail(ErrorKind::dtype, fn, arg,
-           std::string("expected a bool, integer or float mask, got ") +
-               dtype_name(t.dtype()));
+           std::string("expected a bool, integer or float mask, got ") + dtype_name(t.dtype()));
   }
 }
 
@@ -131,7 +131,9 @@ void check_options(const char* fn, const Options& o) {
   }
 }
 
-const std::byte* bytes(const TensorView& t) { return static_cast<const std::byte*>(t.data()); }
+const std::byte* bytes(const TensorView& t) {
+  return static_cast<const std::byte*>(t.data());
+}
 
 // [N, L, dim] padded sequences (or [Nq, K, L, dim] when rank 4).
 void fill_padded(SeqSet& s, const TensorView& t) {
@@ -175,7 +177,7 @@ std::vector<int64_t> read_indices(const TensorView& t) {
   for (int64_t i = 0; i < t.size(0); ++i) {
     const std::byte* p = bytes(t) + i * t.stride(0) * dtype_size(t.dtype());
     v[size_t(i)] = t.dtype() == DType::int32 ? int64_t(*reinterpret_cast<const int32_t*>(p))
-                                              : *reinterpret_cast<const int64_t*>(p);
+                                             : *reinterpret_cast<const int64_t*>(p);
   }
   return v;
 }
@@ -204,14 +206,14 @@ void fill_packed(SeqSet& s, std::vector<int64_t>& storage, const char* fn, const
       if (storage[i] < storage[i - 1]) {
         fail(ErrorKind::value, fn, cu_arg,
              "must be non-decreasing, but entry " + std::to_string(i) + " (" +
-                 std::to_string(storage[i]) + ") is below entry " + std::to_string(i - 1) +
-                 " (" + std::to_string(storage[i - 1]) + ")");
+                 std::to_string(storage[i]) + ") is below entry " + std::to_string(i - 1) + " (" +
+                 std::to_string(storage[i - 1]) + ")");
       }
     }
     if (storage.back() > t.size(0)) {
       fail(ErrorKind::value, fn, cu_arg,
-           "ends at " + std::to_string(storage.back()) + ", past the " +
-               std::to_string(t.size(0)) + " tokens of its tensor");
+           "ends at " + std::to_string(storage.back()) + ", past the " + std::to_string(t.size(0)) +
+               " tokens of its tensor");
     }
     s.cu = storage.data();
     s.cu_dtype = DType::int64;
@@ -260,8 +262,8 @@ void build_padded(Problem& p, const char* fn, const TensorView& Q, const TensorV
   expect_embedding(fn, "Q", Q);
   expect_embedding(fn, "D", D);
   expect_same_dim(fn, Q, D);
-  expect_one_device(fn, Q, {{"D", &D}, {out_name, &out}, {"q_mask", &masks.query},
-                            {"d_mask", &masks.document}});
+  expect_one_device(
+      fn, Q, {{"D", &D}, {out_name, &out}, {"q_mask", &masks.query}, {"d_mask", &masks.document}});
   const int64_t nq = Q.size(0), lq = Q.size(1);
   fill_padded(p.q, Q);
   fill_padded(p.d, D);
@@ -289,8 +291,7 @@ void build_padded(Problem& p, const char* fn, const TensorView& Q, const TensorV
     if (D.rank() == 3) {
       expect_shape(fn, "d_mask", masks.document, {D.size(0), D.size(1)}, "[Nd, Ld]");
     } else {
-      expect_shape(fn, "d_mask", masks.document, {D.size(0), D.size(1), D.size(2)},
-                   "[Nq, K, Ld]");
+      expect_shape(fn, "d_mask", masks.document, {D.size(0), D.size(1), D.size(2)}, "[Nq, K, Ld]");
     }
     fill_padded_mask(p.d, masks.document);
   }
@@ -307,8 +308,8 @@ void build_pairs(Problem& p, const char* fn, const TensorView& Q, const TensorVi
   expect_embedding(fn, "Q", Q);
   expect_embedding(fn, "D", D);
   expect_same_dim(fn, Q, D);
-  expect_one_device(fn, Q, {{"D", &D}, {out_name, &out}, {"q_mask", &masks.query},
-                            {"d_mask", &masks.document}});
+  expect_one_device(
+      fn, Q, {{"D", &D}, {out_name, &out}, {"q_mask", &masks.query}, {"d_mask", &masks.document}});
   const int64_t b = Q.size(0);
   if (D.size(0) != b) {
     fail(ErrorKind::shape, fn, "D",
@@ -344,9 +345,15 @@ void build_packed(Problem& p, const char* fn, const TensorView& Q, const TensorV
   expect_embedding(fn, "Q", Q);
   expect_embedding(fn, "D", D);
   expect_same_dim(fn, Q, D);
-  expect_one_device(fn, Q, {{"cu_seqlens_q", &cu_q}, {"D", &D}, {"cu_seqlens_d", &cu_d},
-                            {"pair_q", &pair_q}, {"pair_d", &pair_d}, {out_name, &out},
-                            {"q_mask", &masks.query}, {"d_mask", &masks.document}});
+  expect_one_device(fn, Q,
+                    {{"cu_seqlens_q", &cu_q},
+                     {"D", &D},
+                     {"cu_seqlens_d", &cu_d},
+                     {"pair_q", &pair_q},
+                     {"pair_d", &pair_d},
+                     {out_name, &out},
+                     {"q_mask", &masks.query},
+                     {"d_mask", &masks.document}});
   fill_packed(p.q, p.q_cu_storage, fn, "cu_seqlens_q", Q, cu_q);
   fill_packed(p.d, p.d_cu_storage, fn, "cu_seqlens_d", D, cu_d);
   fill_packed_mask(p.q, fn, "q_mask", masks.query);
@@ -372,8 +379,8 @@ void build_packed(Problem& p, const char* fn, const TensorView& Q, const TensorV
         for (size_t i = 0; i < v.size(); ++i) {
           if (v[i] < 0 || v[i] >= n) {
             fail(ErrorKind::value, fn, arg,
-                 "entry " + std::to_string(i) + " is " + std::to_string(v[i]) +
-                     ", outside [0, " + std::to_string(n) + ")");
+                 "entry " + std::to_string(i) + " is " + std::to_string(v[i]) + ", outside [0, " +
+                     std::to_string(n) + ")");
           }
         }
       };
@@ -404,9 +411,13 @@ void build_topk(Problem& p, TopK& t, const char* fn, const TensorView& Q, const 
   if (k < 0) fail(ErrorKind::value, fn, "k", "expected k >= 0, got " + std::to_string(k));
   expect_rank(fn, "Q", Q, 3, "[Nq, Lq, dim]");
   expect_embedding(fn, "Q", Q);
-  expect_one_device(fn, Q, {{"D", &D}, {"cu_seqlens_d", &cu_d}, {"scores", &scores},
-                            {"indices", &indices}, {"q_mask", &masks.query},
-                            {"d_mask", &masks.document}});
+  expect_one_device(fn, Q,
+                    {{"D", &D},
+                     {"cu_seqlens_d", &cu_d},
+                     {"scores", &scores},
+                     {"indices", &indices},
+                     {"q_mask", &masks.query},
+                     {"d_mask", &masks.document}});
   fill_padded(p.q, Q);
   if (masks.query.present()) {
     expect_mask_dtype(fn, "q_mask", masks.query);
@@ -451,7 +462,8 @@ void build_topk(Problem& p, TopK& t, const char* fn, const TensorView& Q, const 
 Backend resolve_backend(const Problem& p, const char* fn) {
   const bool on_cuda = p.device.kind == DeviceKind::cuda;
   switch (p.options.backend) {
-    case Backend::automatic: break;
+    case Backend::automatic:
+      break;
     case Backend::cpu:
     case Backend::reference:
       if (on_cuda) {

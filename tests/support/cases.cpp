@@ -16,7 +16,8 @@ using detail::float_to_half;
 TensorView HostTensor::view() const {
   if (!present) return {};
   const std::byte* base = bytes.data() + offset * dtype_size(dtype);
-  return TensorView(base, dtype, std::span<const int64_t>(shape), std::span<const int64_t>(strides));
+  return TensorView(base, dtype, std::span<const int64_t>(shape),
+                    std::span<const int64_t>(strides));
 }
 
 int64_t HostTensor::numel() const {
@@ -41,16 +42,46 @@ HostTensor make_tensor(DType dtype, std::vector<int64_t> shape) {
 void set_value(HostTensor& t, int64_t at, double v) {
   std::byte* p = t.bytes.data() + (t.offset + at) * dtype_size(t.dtype);
   switch (t.dtype) {
-    case DType::float32: { float f = float(v); std::memcpy(p, &f, 4); break; }
-    case DType::float64: std::memcpy(p, &v, 8); break;
-    case DType::float16: { uint16_t h = float_to_half(float(v)); std::memcpy(p, &h, 2); break; }
-    case DType::bfloat16: { uint16_t h = float_to_bf16(float(v)); std::memcpy(p, &h, 2); break; }
+    case DType::float32: {
+      float f = float(v);
+      std::memcpy(p, &f, 4);
+      break;
+    }
+    case DType::float64:
+      std::memcpy(p, &v, 8);
+      break;
+    case DType::float16: {
+      uint16_t h = float_to_half(float(v));
+      std::memcpy(p, &h, 2);
+      break;
+    }
+    case DType::bfloat16: {
+      uint16_t h = float_to_bf16(float(v));
+      std::memcpy(p, &h, 2);
+      break;
+    }
     case DType::boolean:
-    case DType::uint8: *reinterpret_cast<uint8_t*>(p) = uint8_t(v); break;
-    case DType::int8: *reinterpret_cast<int8_t*>(p) = int8_t(v); break;
-    case DType::int16: { int16_t i = int16_t(v); std::memcpy(p, &i, 2); break; }
-    case DType::int32: { int32_t i = int32_t(v); std::memcpy(p, &i, 4); break; }
-    case DType::int64: { int64_t i = int64_t(v); std::memcpy(p, &i, 8); break; }
+    case DType::uint8:
+      *reinterpret_cast<uint8_t*>(p) = uint8_t(v);
+      break;
+    case DType::int8:
+      *reinterpret_cast<int8_t*>(p) = int8_t(v);
+      break;
+    case DType::int16: {
+      int16_t i = int16_t(v);
+      std::memcpy(p, &i, 2);
+      break;
+    }
+    case DType::int32: {
+      int32_t i = int32_t(v);
+      std::memcpy(p, &i, 4);
+      break;
+    }
+    case DType::int64: {
+      int64_t i = int64_t(v);
+      std::memcpy(p, &i, 8);
+      break;
+    }
   }
 }
 
@@ -60,15 +91,22 @@ std::vector<float> read_floats(const HostTensor& t) {
   return v;
 }
 
-TensorView place_on_host(const HostTensor& t) { return t.view(); }
+TensorView place_on_host(const HostTensor& t) {
+  return t.view();
+}
 
 const char* layout_name(Layout l) {
   switch (l) {
-    case Layout::cross: return "cross";
-    case Layout::candidates: return "candidates";
-    case Layout::pairs: return "pairs";
-    case Layout::packed: return "packed";
-    case Layout::packed_pairs: return "packed_pairs";
+    case Layout::cross:
+      return "cross";
+    case Layout::candidates:
+      return "candidates";
+    case Layout::pairs:
+      return "pairs";
+    case Layout::packed:
+      return "packed";
+    case Layout::packed_pairs:
+      return "packed_pairs";
   }
   return "?";
 }
@@ -77,10 +115,14 @@ namespace {
 
 const char* mask_kind_name(MaskKind m) {
   switch (m) {
-    case MaskKind::none: return "none";
-    case MaskKind::padding: return "padding";
-    case MaskKind::holes: return "holes";
-    case MaskKind::fully_masked: return "fully_masked";
+    case MaskKind::none:
+      return "none";
+    case MaskKind::padding:
+      return "padding";
+    case MaskKind::holes:
+      return "holes";
+    case MaskKind::fully_masked:
+      return "fully_masked";
   }
   return "?";
 }
@@ -89,7 +131,9 @@ int64_t uniform(std::mt19937_64& rng, int64_t lo, int64_t hi) {  // inclusive
   return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
 }
 
-bool chance(std::mt19937_64& rng, double p) { return std::bernoulli_distribution(p)(rng); }
+bool chance(std::mt19937_64& rng, double p) {
+  return std::bernoulli_distribution(p)(rng);
+}
 
 template <class T>
 T pick(std::mt19937_64& rng, std::initializer_list<T> options) {
@@ -161,13 +205,12 @@ std::string CaseSpec::describe() const {
   std::ostringstream s;
   s << layout_name(layout) << " nq=" << nq << " nd=" << nd;
   if (layout == Layout::packed_pairs) s << " np=" << np;
-  s << " lq=" << lq_min << ".." << lq_max << " ld=" << ld_min << ".." << ld_max
-    << " dim=" << dim << " q=" << dtype_name(q_dtype) << " d=" << dtype_name(d_dtype)
+  s << " lq=" << lq_min << ".." << lq_max << " ld=" << ld_min << ".." << ld_max << " dim=" << dim
+    << " q=" << dtype_name(q_dtype) << " d=" << dtype_name(d_dtype)
     << " q_mask=" << mask_kind_name(q_mask) << " d_mask=" << mask_kind_name(d_mask) << "("
     << dtype_name(mask_dtype) << ") mode=" << (mode == MaskMode::zero ? "zero" : "exclude")
     << " normalize=" << normalize << " strided=" << strided << " nan_tokens=" << nan_tokens
-    << " negative=" << negative
-    << " seed=" << seed;
+    << " negative=" << negative << " seed=" << seed;
   return s.str();
 }
 
@@ -179,7 +222,8 @@ CaseSpec random_spec(std::mt19937_64& rng, uint64_t seed) {
   s.dim = pick<int64_t>(rng, {1, 3, 48, 64, 96, 100, 128, 256});
   s.lq_max = chance(rng, 0.03) ? 0 : uniform(rng, 1, 64);
   s.lq_min = s.layout >= Layout::packed ? uniform(rng, 0, s.lq_max) : s.lq_max;
-  s.ld_max = chance(rng, 0.03) ? 0 : (chance(rng, 0.5) ? uniform(rng, 1, 48) : uniform(rng, 1, 600));
+  s.ld_max =
+      chance(rng, 0.03) ? 0 : (chance(rng, 0.5) ? uniform(rng, 1, 48) : uniform(rng, 1, 600));
   s.ld_min = s.layout >= Layout::packed ? uniform(rng, 0, s.ld_max) : s.ld_max;
   // Keep the float64 reference around 1e7 multiply-adds per case.
   const double per_pair = double(std::max<int64_t>(s.lq_max, 1)) *
@@ -193,12 +237,13 @@ CaseSpec random_spec(std::mt19937_64& rng, uint64_t seed) {
     s.np = (s.nq == 0 || s.nd == 0) ? 0 : batch(std::min<int64_t>(32, max_pairs));
   }
   s.q_dtype = pick(rng, {DType::float32, DType::float16, DType::bfloat16});
-  s.d_dtype = chance(rng, 0.7) ? s.q_dtype : pick(rng, {DType::float32, DType::float16, DType::bfloat16});
+  s.d_dtype =
+      chance(rng, 0.7) ? s.q_dtype : pick(rng, {DType::float32, DType::float16, DType::bfloat16});
   s.q_mask = pick(rng, {MaskKind::none, MaskKind::none, MaskKind::padding, MaskKind::holes});
   s.d_mask = pick(rng, {MaskKind::none, MaskKind::none, MaskKind::padding, MaskKind::holes,
                         MaskKind::fully_masked});
-  s.mask_dtype = pick(rng, {DType::boolean, DType::uint8, DType::int32, DType::int64,
-                            DType::float32});
+  s.mask_dtype =
+      pick(rng, {DType::boolean, DType::uint8, DType::int32, DType::int64, DType::float32});
   s.mode = chance(rng, 0.5) ? MaskMode::zero : MaskMode::exclude;
   s.normalize = chance(rng, 0.5);
   s.strided = s.layout < Layout::packed && chance(rng, 0.3);
@@ -294,8 +339,8 @@ Case make_case(const CaseSpec& spec) {
       break;
     case Layout::candidates:
       q_valid = padded_side(c.Q, c.q_mask, spec.q_dtype, {spec.nq}, spec.lq_max, spec.q_mask);
-      d_valid = padded_side(c.D, c.d_mask, spec.d_dtype, {spec.nq, spec.nd}, spec.ld_max,
-                            spec.d_mask);
+      d_valid =
+          padded_side(c.D, c.d_mask, spec.d_dtype, {spec.nq, spec.nd}, spec.ld_max, spec.d_mask);
       c.out_shape = {spec.nq, spec.nd};
       break;
     case Layout::pairs:
@@ -305,10 +350,10 @@ Case make_case(const CaseSpec& spec) {
       break;
     case Layout::packed:
     case Layout::packed_pairs:
-      q_valid = packed_side(c.Q, c.cu_q, c.q_mask, spec.q_dtype, spec.nq, spec.lq_min,
-                            spec.lq_max, spec.q_mask);
-      d_valid = packed_side(c.D, c.cu_d, c.d_mask, spec.d_dtype, spec.nd, spec.ld_min,
-                            spec.ld_max, spec.d_mask);
+      q_valid = packed_side(c.Q, c.cu_q, c.q_mask, spec.q_dtype, spec.nq, spec.lq_min, spec.lq_max,
+                            spec.q_mask);
+      d_valid = packed_side(c.D, c.cu_d, c.d_mask, spec.d_dtype, spec.nd, spec.ld_min, spec.ld_max,
+                            spec.d_mask);
       c.out_shape = {spec.nq, spec.nd};
       if (spec.layout == Layout::packed_pairs) {
         c.pair_q = make_tensor(index_dtype, {spec.np});
@@ -322,10 +367,12 @@ Case make_case(const CaseSpec& spec) {
       break;
   }
   if (spec.nan_tokens > 0) {
-    poison_nan_tokens(rng, c.Q, spec.nan_tokens / 2 + spec.nan_tokens % 2,
-                      [&](int64_t t) { return q_valid[size_t(t)]; }, int64_t(q_valid.size()), dim);
-    poison_nan_tokens(rng, c.D, spec.nan_tokens / 2,
-                      [&](int64_t t) { return d_valid[size_t(t)]; }, int64_t(d_valid.size()), dim);
+    poison_nan_tokens(
+        rng, c.Q, spec.nan_tokens / 2 + spec.nan_tokens % 2,
+        [&](int64_t t) { return q_valid[size_t(t)]; }, int64_t(q_valid.size()), dim);
+    poison_nan_tokens(
+        rng, c.D, spec.nan_tokens / 2, [&](int64_t t) { return d_valid[size_t(t)]; },
+        int64_t(d_valid.size()), dim);
   }
   return c;
 }

@@ -45,9 +45,9 @@ const char* layout_name(Layout l);
 
 struct CaseSpec {
   Layout layout = Layout::cross;
-  int64_t nq = 1;      // queries (B for pairs)
-  int64_t nd = 1;      // documents (K for candidates)
-  int64_t np = 0;      // pairs (packed pairs only)
+  int64_t nq = 1;  // queries (B for pairs)
+  int64_t nd = 1;  // documents (K for candidates)
+  int64_t np = 0;  // pairs (packed pairs only)
   int64_t lq_min = 1, lq_max = 1;
   int64_t ld_min = 1, ld_max = 1;
   int64_t dim = 8;
