@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """CPU MaxSim side by side: NumPy/OpenBLAS (matmul + max + sum), maxsim-cpu, and colmax.
 
-One run measures, on the same shapes and in the same session:
+One run measures, on the same shapes and in the same run:
   * NumPy naive: one sgemm of the documents' tokens against the query tokens, then max over
     each document's tokens and a sum over query tokens;
   * maxsim-cpu (pip install maxsim-cpu): maxsim_scores / maxsim_scores_variable, fp32 only;
