@@ -251,6 +251,113 @@ CaseSpec random_spec(std::mt19937_64& rng, uint64_t seed) {
   return s;
 }
 
+std::vector<CaseSpec> edge_specs(bool gpu_extras) {
+  std::vector<CaseSpec> specs;
+  auto add = [&](CaseSpec s) {
+    s.seed = 1000 + specs.size();
+    specs.push_back(s);
+  };
+  for (Layout layout :
+       {Layout::cross, Layout::candidates, Layout::pairs, Layout::packed, Layout::packed_pairs}) {
+    for (DType dt : {DType::float32, DType::bfloat16, DType::float16}) {
+      CaseSpec s;
+      s.layout = layout;
+      s.q_dtype = s.d_dtype = dt;
+      s.np = 5;
+      // Lq = 1, Ld = 1
+      s.nq = 3;
+      s.nd = 4;
+      s.lq_min = s.lq_max = 1;
+      s.ld_min = s.ld_max = 1;
+      s.dim = 128;
+      add(s);
+      // empty batches
+      s.nq = 0;
+      s.nd = 3;
+      s.np = 0;
+      s.lq_min = s.lq_max = 8;
+      s.ld_min = s.ld_max = 8;
+      add(s);
+      s.nq = 2;
+      s.nd = 0;
+      add(s);
+      // Lq = 0 and Ld = 0
+      s.nq = 2;
+      s.nd = 3;
+      s.np = 4;
+      s.lq_min = s.lq_max = 0;
+      add(s);
+      s.lq_min = s.lq_max = 5;
+      s.ld_min = s.ld_max = 0;
+      add(s);
+      // fully masked documents, both modes, odd dims
+      for (MaskMode mode : {MaskMode::exclude, MaskMode::zero}) {
+        for (int64_t dim : {1, 3, 100}) {
+          s.ld_min = 0;
+          s.ld_max = 37;
+          s.lq_min = 0;
+          s.lq_max = 17;
+          s.dim = dim;
+          s.d_mask = MaskKind::fully_masked;
+          s.q_mask = MaskKind::holes;
+          s.mode = mode;
+          s.normalize = dim != 100;
+          add(s);
+        }
+      }
+      s.d_mask = s.q_mask = MaskKind::none;
+      s.normalize = false;
+      // NaN in valid tokens
+      s.nq = 3;
+      s.nd = 5;
+      s.lq_min = s.lq_max = 8;
+      s.ld_min = s.ld_max = 20;
+      s.dim = 64;
+      s.nan_tokens = 2;
+      add(s);
+      s.nan_tokens = 0;
+      // long documents
+      s.nq = 2;
+      s.nd = 2;
+      s.np = 3;
+      s.lq_min = s.lq_max = 32;
+      s.ld_min = 1000;
+      s.ld_max = 1200;
+      s.dim = 96;
+      add(s);
+      if (gpu_extras) {
+        // Embeddings longer than one 128-byte k-chunk, odd and even.
+        for (int64_t dim : {8, 200, 264, 520}) {
+          s.nq = 3;
+          s.nd = 3;
+          s.np = 4;
+          s.lq_min = 1;
+          s.lq_max = 40;
+          s.ld_min = 1;
+          s.ld_max = 70;
+          s.dim = dim;
+          s.normalize = dim % 16 != 0;
+          s.d_mask = MaskKind::holes;
+          add(s);
+        }
+        s.d_mask = MaskKind::none;
+        s.normalize = false;
+        // Many short queries stacked, odd query length; NaN inside.
+        s.nq = 37;
+        s.nd = 9;
+        s.np = 40;
+        s.lq_min = s.lq_max = 7;
+        s.ld_min = s.ld_max = 33;
+        s.dim = 48;
+        s.nan_tokens = 1;
+        add(s);
+        s.nan_tokens = 0;
+      }
+    }
+  }
+  return specs;
+}
+
 Options Case::options() const {
   Options o;
   o.mask_mode = spec.mode;

@@ -68,6 +68,12 @@ struct CaseSpec {
 // enough for the float64 reference.
 CaseSpec random_spec(std::mt19937_64& rng, uint64_t seed);
 
+// Fixed shapes a random sweep might miss (Lq = 1, Ld = 1, empty batches, Lq = 0, Ld = 0, fully
+// masked documents in both modes, odd dims, NaN tokens, long documents) for every layout and
+// dtype, with fixed seeds. `gpu_extras` adds the cases that stress the CUDA tiles (embeddings
+// longer than one k-chunk, many short stacked queries).
+std::vector<CaseSpec> edge_specs(bool gpu_extras);
+
 struct Case {
   CaseSpec spec;
   HostTensor Q, D, cu_q, cu_d, pair_q, pair_d, q_mask, d_mask;
