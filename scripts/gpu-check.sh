@@ -107,7 +107,7 @@ sanitize() {  # tool, filter, cases, seconds
   status+=("$1: exit $rc ${summary}")
 }
 if has memcheck; then
-  sanitize memcheck 'CudaSweep.MatchesReference:CudaSweep.EdgeCases:CudaGuards.*:CudaTopK.MatchesCpuEngine:CudaStream.*' 40 150
+  sanitize memcheck 'CudaSweep.MatchesReference:CudaSweep.EdgeCases:CudaGuards.*:CudaTopK.MatchesCpuEngine:CudaStream.*:CudaStreamKernel.MatchesReference' 40 150
 fi
 
 if has bench; then
@@ -139,7 +139,7 @@ if has profile; then
   note "profile (ncu)"
   for spec in cross,128,1,32,1000,300 cross,128,1,1024,1000,1024; do
     echo "== ncu: $spec ==" >>"$out/profile.txt"
-    timeout 90 ncu --kernel-name regex:tile_kernel --launch-skip 2 --launch-count 1 \
+    timeout 90 ncu --kernel-name regex:'tile_kernel|stream_kernel' --launch-skip 2 --launch-count 1 \
       --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats \
       --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis \
       "$bench_bin" --tune "$spec" --repeat 3 >>"$out/profile.txt" 2>&1

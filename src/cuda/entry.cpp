@@ -10,7 +10,7 @@
 #include "cuda/common/check.hpp"
 #include "cuda/common/problem_view.hpp"
 #include "cuda/common/workspace.hpp"
-#include "cuda/tile/tile_launch.hpp"
+#include "cuda/forward.hpp"
 #include "cuda/topk/topk_kernels.hpp"
 
 namespace colmax {
@@ -97,7 +97,7 @@ void cuda_maxsim(const Problem& p) {
   if (p.num_outputs() == 0) return;
   cuda::DeviceGuard guard(p.device.id);
   require_supported(p.device.id, "maxsim");
-  cuda::run_tile(cuda::make_problem_view(p), p.options.fp32_precision == Fp32Precision::exact,
+  cuda::run_forward(cuda::make_problem_view(p), p.options.fp32_precision == Fp32Precision::exact,
                  p.device.id, static_cast<cudaStream_t>(p.options.stream), "maxsim");
 }
 
@@ -142,7 +142,7 @@ void cuda_topk(const Problem& p, const TopK& t) {
       sub.out_cols = cn;
       sub.out_stride0 = chunk;
       sub.out_stride1 = 1;
-      cuda::run_tile(sub, exact, p.device.id, stream, "retrieve");
+      cuda::run_forward(sub, exact, p.device.id, stream, "retrieve");
       cuda::launch_topk_merge(scores, chunk, cn, c0, lists, qn, k, have, parity, stream);
       const int64_t sorts = (cn + cuda::kTopkSortChunk - 1) / cuda::kTopkSortChunk;
       parity ^= int(sorts & 1);

@@ -1,6 +1,6 @@
 // Thin wrappers over the sm_80+ instructions the tile kernels use: asynchronous copies
-// (cp.async), ldmatrix, tensor-core mma.sync (bf16/fp16 m16n8k16, tf32 m16n8k8) and the
-// tf32 rounding used to split fp32 operands.
+// (cp.async), read-only vector loads, named barriers, ldmatrix, tensor-core mma.sync (bf16/fp16
+// m16n8k16, tf32 m16n8k8) and the tf32 rounding used to split fp32 operands.
 #pragma once
 
 #include <cstdint>
@@ -91,6 +91,55 @@ __device__ __forceinline__ uint32_t to_tf32(uint32_t x) {
   uint32_t r;
   asm("cvt.rna.tf32.f32 %0, %1;\n" : "=r"(r) : "f"(__uint_as_float(x)));
   return r;
+}
+
+// Read-only global loads of 16 or 8 bytes that return zeros when `pred` is false (nothing is
+// read then). kL1 = false streams past L1 (each byte is read once); kL1 = true keeps the
+// line in L1 for the other warps of a block that read the same bytes.
+template <bool kL1>
+__device__ __forceinline__ uint4 ld_nc_16(const void* p, bool pred) {
+  uint4 r;
+  if constexpr (kL1) {
+    asm volatile(
+        "{\n .reg .pred p;\n setp.ne.b32 p, %5, 0;\n mov.b32 %0, 0;\n mov.b32 %1, 0;\n"
+        " mov.b32 %2, 0;\n mov.b32 %3, 0;\n"
+        " @p ld.global.nc.v4.u32 {%0, %1, %2, %3}, [%4];\n}\n"
+        : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+        : "l"(p), "r"(int(pred)));
+  } else {
+    asm volatile(
+        "{\n .reg .pred p;\n setp.ne.b32 p, %5, 0;\n mov.b32 %0, 0;\n mov.b32 %1, 0;\n"
+        " mov.b32 %2, 0;\n mov.b32 %3, 0;\n"
+        " @p ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];\n}\n"
+        : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+        : "l"(p), "r"(int(pred)));
+  }
+  return r;
+}
+
+template <bool kL1>
+__device__ __forceinline__ uint2 ld_nc_8(const void* p, bool pred) {
+  uint2 r;
+  if constexpr (kL1) {
+    asm volatile(
+        "{\n .reg .pred p;\n setp.ne.b32 p, %3, 0;\n mov.b32 %0, 0;\n mov.b32 %1, 0;\n"
+        " @p ld.global.nc.v2.u32 {%0, %1}, [%2];\n}\n"
+        : "=r"(r.x), "=r"(r.y)
+        : "l"(p), "r"(int(pred)));
+  } else {
+    asm volatile(
+        "{\n .reg .pred p;\n setp.ne.b32 p, %3, 0;\n mov.b32 %0, 0;\n mov.b32 %1, 0;\n"
+        " @p ld.global.nc.L1::no_allocate.v2.u32 {%0, %1}, [%2];\n}\n"
+        : "=r"(r.x), "=r"(r.y)
+        : "l"(p), "r"(int(pred)));
+  }
+  return r;
+}
+
+// Named barrier over `threads` threads (a multiple of 32) of the block; id 0 is
+// __syncthreads' own.
+__device__ __forceinline__ void bar_sync(int id, int threads) {
+  asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
 }
 
 }  // namespace colmax::cuda::ptx

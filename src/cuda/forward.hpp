@@ -1,0 +1,40 @@
+// The forward pass on the GPU: picks the kernel family for a problem and launches it.
+//
+//   stream  queries of up to 128 rows, 16-bit inputs, common widths: the document streams
+//           through registers (memory-bound shapes);
+//   tile    everything else: document tiles in shared memory serve many query rows
+//           (long or many queries, fp32 and mixed inputs, any width).
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+#include "cuda/common/problem_view.hpp"
+#include "cuda/stream/stream_launch.hpp"
+#include "cuda/tile/tile_launch.hpp"
+
+namespace colmax::cuda {
+
+enum class ForwardFamily { automatic, tile, stream };
+
+// A forced family for tests and benchmarks; initialised from COLMAX_CUDA_KERNEL=tile|stream.
+// A forced stream family still falls back to the tile kernel where stream cannot run; a
+// forced tile configuration (set_tile_override) implies the tile family.
+void set_forward_family(ForwardFamily f);
+ForwardFamily forward_family();
+
+struct ForwardLaunch {
+  bool stream = false;
+  StreamLaunch stream_launch;
+  TileLaunch tile_launch;
+};
+
+// Stream-kernel launches so far in this process (tests check that a sweep reached them).
+uint64_t stream_launch_count();
+
+// Scores every pair of `v` into v.out. `exact_fp32`: fp32 inputs use split tf32 products.
+ForwardLaunch run_forward(const ProblemView& v, bool exact_fp32, int device, cudaStream_t stream,
+                          const char* fn);
+
+}  // namespace colmax::cuda

@@ -1,0 +1,12 @@
+// The compiled stream kernels, by element type and embedding width.
+#pragma once
+
+#include "cuda/common/problem_view.hpp"
+
+namespace colmax::cuda {
+
+// Host-side handle of stream_kernel<E, kStreamKSteps[ks_index]>; E is bf16 or f16.
+const void* stream_kernel_bf16(int ks_index);
+const void* stream_kernel_f16(int ks_index);
+
+}  // namespace colmax::cuda

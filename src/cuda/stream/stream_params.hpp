@@ -1,0 +1,38 @@
+// Parameters of the stream kernels, shared by the host launcher and the device code.
+//
+// A stream kernel gives each (query group, document) pair to a team of 1, 2 or 4 warps. The
+// team's query rows sit in registers as tensor-core A fragments; document tokens go from
+// global memory straight into B fragments, 8 tokens at a time, several tiles ahead, with no
+// shared memory and no block-wide barrier on the way. See docs/cuda.md.
+#pragma once
+
+#include <cstdint>
+
+#include "cuda/common/problem_view.hpp"
+
+namespace colmax::cuda {
+
+inline constexpr int kStreamThreads = 128;  // four warps a block
+inline constexpr int kStreamMaxTeamRows = 128;
+inline constexpr int kStreamMaxSlots = 128;  // stacked queries per pair (rows / 1)
+
+// Embedding widths compiled (in 16-element k-steps): dims 32, 48, 64, 96, 128 and 256.
+inline constexpr int kStreamKSteps[] = {2, 3, 4, 6, 8, 16};
+inline constexpr int kNumStreamKSteps = 6;
+
+// Query rows a warp holds: 32 (two m16 tiles) up to dim 128, 16 at dim 256, so that the
+// A fragments take 64 registers.
+COLMAX_HOST_DEVICE inline constexpr int stream_warp_tiles(int ksteps) {
+  return ksteps <= 8 ? 2 : 1;
+}
+
+struct StreamParams {
+  ProblemView v;
+  int32_t group = 1;      // queries stacked per cross pair
+  int32_t team = 1;       // warps per team: 1, 2 or 4
+  int32_t doc_major = 0;  // cross pairs walked document by document (groups share a document)
+  int64_t groups = 1;     // cross: query groups; pairs = groups * documents
+  int64_t pairs = 0;
+};
+
+}  // namespace colmax::cuda

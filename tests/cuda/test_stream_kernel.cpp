@@ -1,0 +1,175 @@
+// The stream kernels (src/cuda/stream) against the float64 reference: every compiled width,
+// query rows 1..128 (teams of 1, 2 and 4 warps), stacked queries walked document by
+// document, packed query groups that overflow a team (row chunks), masks of every kind and
+// dtype, both mask modes, normalisation, NaN tokens, empty and one-token documents. Also the
+// rule that decides which problems go to them (host-only: runs without a GPU).
+#include <gtest/gtest.h>
+
+#include "cuda/forward.hpp"
+#include "cuda/stream/stream_launch.hpp"
+#include "support/cases.hpp"
+#include "support/device.hpp"
+
+namespace colmax::test {
+namespace {
+
+struct ForceFamily {
+  explicit ForceFamily(cuda::ForwardFamily f) { cuda::set_forward_family(f); }
+  ~ForceFamily() { cuda::set_forward_family(cuda::ForwardFamily::automatic); }
+};
+
+std::vector<CaseSpec> stream_specs() {
+  std::vector<CaseSpec> specs;
+  const Layout layouts[] = {Layout::cross, Layout::candidates, Layout::pairs, Layout::packed,
+                            Layout::packed_pairs};
+  const MaskKind masks[] = {MaskKind::none, MaskKind::padding, MaskKind::holes,
+                            MaskKind::fully_masked};
+  const DType mask_dtypes[] = {DType::boolean, DType::int64, DType::float32, DType::uint8};
+  int i = 0;
+  for (int64_t dim : {32, 48, 64, 96, 128, 256}) {
+    for (int64_t lq : {1, 9, 32, 33, 64, 100, 128}) {
+      CaseSpec s;
+      s.seed = 5000 + uint64_t(i);
+      s.layout = layouts[i % 5];
+      s.dim = dim;
+      s.lq_max = lq;
+      s.lq_min = s.layout >= Layout::packed ? std::max<int64_t>(1, lq / 3) : lq;
+      // Short, medium and long documents, including empty and one-token ones when packed.
+      switch (i % 3) {
+        case 0:
+          s.ld_min = 0, s.ld_max = 3;
+          break;
+        case 1:
+          s.ld_min = 1, s.ld_max = 70;
+          break;
+        default:
+          s.ld_min = 200, s.ld_max = 700;
+      }
+      if (s.layout < Layout::packed) s.ld_min = s.ld_max;
+      // Up to 9 queries: cross products stack several groups (document-major order).
+      s.nq = 1 + i % 9;
+      s.nd = 3 + i % 7;
+      if (s.layout == Layout::pairs) s.nd = s.nq;
+      s.np = s.layout == Layout::packed_pairs ? 5 + i % 11 : 0;
+      const double per_pair = double(lq) * double(s.ld_max) * double(dim);
+      while (s.nq > 1 && double(s.nq * s.nd) * per_pair > 2e7) --s.nq;
+      if (s.layout == Layout::pairs) s.nd = s.nq;
+      s.q_dtype = s.d_dtype = i % 2 ? DType::float16 : DType::bfloat16;
+      s.q_mask = masks[(i / 2) % 3];  // no fully masked queries: keep most rows alive
+      s.d_mask = masks[(i / 3) % 4];
+      s.mask_dtype = mask_dtypes[i % 4];
+      s.mode = i % 4 < 2 ? MaskMode::zero : MaskMode::exclude;
+      s.normalize = i % 3 == 1;
+      s.nan_tokens = i % 10 == 7 ? 1 : 0;
+      s.negative = i % 5 == 3;
+      specs.push_back(s);
+      ++i;
+    }
+  }
+  return specs;
+}
+
+TEST(CudaStreamKernel, MatchesReference) {
+  COLMAX_REQUIRE_GPU();
+  ForceFamily force(cuda::ForwardFamily::stream);
+  for (const CaseSpec& spec : stream_specs()) {
+    const Case c = make_case(spec);
+    const uint64_t before = cuda::stream_launch_count();
+    ASSERT_EQ(compare_scores(gpu_scores(c, c.options()), reference_scores(c), tolerance(spec)), "")
+        << spec.describe();
+    // Empty batches launch nothing; every other case must have run on the stream kernel.
+    const bool empty =
+        spec.nq == 0 || spec.nd == 0 || (spec.layout == Layout::packed_pairs && spec.np == 0);
+    if (!empty) {
+      EXPECT_GT(cuda::stream_launch_count(), before) << spec.describe();
+    }
+  }
+}
+
+TEST(CudaStreamKernel, TileFamilyAgreesOnTheSameCases) {
+  COLMAX_REQUIRE_GPU();
+  ForceFamily force(cuda::ForwardFamily::tile);
+  for (const CaseSpec& spec : stream_specs()) {
+    const Case c = make_case(spec);
+    ASSERT_EQ(compare_scores(gpu_scores(c, c.options()), reference_scores(c), tolerance(spec)), "")
+        << spec.describe();
+  }
+}
+
+// ---- the dispatch rule (no GPU needed)
+
+cuda::ProblemView padded(int64_t nq, int64_t lq, int64_t nd, int64_t ld, int64_t dim,
+                         cuda::Elem e = cuda::Elem::bf16) {
+  cuda::ProblemView v;
+  for (cuda::SeqView* s : {&v.q, &v.d}) {
+    s->elem = e;
+    s->elem_bytes = e == cuda::Elem::f32 ? 4 : 2;
+    s->dim = dim;
+    s->token_stride = dim;
+    s->copy_bytes = 16;
+  }
+  v.q.count = nq;
+  v.q.length = lq;
+  v.q.outer_stride = lq * dim;
+  v.d.count = nd;
+  v.d.length = ld;
+  v.d.outer_stride = ld * dim;
+  v.pairing = cuda::PairingKind::cross;
+  return v;
+}
+
+TEST(CudaStreamPlan, ShortQueriesStreamOneWarpPerDocument) {
+  cuda::StreamLaunch L;
+  ASSERT_TRUE(cuda::stream_plan(padded(1, 32, 1000, 300, 128), L));
+  EXPECT_EQ(L.ks, 8);
+  EXPECT_EQ(L.team, 1);
+  EXPECT_EQ(L.group, 1);
+  EXPECT_FALSE(L.doc_major);
+  EXPECT_EQ(L.pairs, 1000);
+}
+
+TEST(CudaStreamPlan, StackedQueriesShareADocumentInDocumentOrder) {
+  cuda::StreamLaunch L;
+  ASSERT_TRUE(cuda::stream_plan(padded(64, 32, 10000, 300, 128), L));
+  EXPECT_EQ(L.group, 4);  // 128 rows
+  EXPECT_EQ(L.team, 4);
+  EXPECT_TRUE(L.doc_major);
+  EXPECT_EQ(L.groups, 16);
+  EXPECT_EQ(L.pairs, 16 * 10000);
+}
+
+TEST(CudaStreamPlan, WideEmbeddingsUseMoreWarpsPerQuery) {
+  cuda::StreamLaunch L;
+  ASSERT_TRUE(cuda::stream_plan(padded(1, 32, 10, 300, 256), L));
+  EXPECT_EQ(L.ks, 16);
+  EXPECT_EQ(L.team, 2);  // 16 rows a warp at dim 256
+  ASSERT_TRUE(cuda::stream_plan(padded(1, 128, 10, 300, 64), L));
+  EXPECT_EQ(L.team, 4);
+  ASSERT_TRUE(cuda::stream_plan(padded(1, 48, 10, 300, 48), L));
+  EXPECT_EQ(L.ks, 3);
+  EXPECT_EQ(L.team, 2);
+}
+
+TEST(CudaStreamPlan, EmptyQueriesStackOneRowEach) {
+  cuda::StreamLaunch L;
+  ASSERT_TRUE(cuda::stream_plan(padded(5, 0, 10, 300, 128), L));
+  EXPECT_EQ(L.group, 5);
+  EXPECT_EQ(L.team, 1);
+}
+
+TEST(CudaStreamPlan, OtherProblemsGoToTheTileKernel) {
+  cuda::StreamLaunch L;
+  EXPECT_FALSE(cuda::stream_plan(padded(1, 129, 10, 300, 128), L));  // long queries
+  EXPECT_FALSE(cuda::stream_plan(padded(1, 32, 10, 300, 100), L));   // width not compiled
+  EXPECT_FALSE(cuda::stream_plan(padded(1, 32, 10, 300, 512), L));
+  EXPECT_FALSE(cuda::stream_plan(padded(1, 32, 10, 300, 128, cuda::Elem::f32), L));
+  cuda::ProblemView mixed = padded(1, 32, 10, 300, 128);
+  mixed.d.elem = cuda::Elem::f16;
+  EXPECT_FALSE(cuda::stream_plan(mixed, L));
+  cuda::ProblemView unaligned = padded(1, 32, 10, 300, 128);
+  unaligned.d.copy_bytes = 8;
+  EXPECT_FALSE(cuda::stream_plan(unaligned, L));
+}
+
+}  // namespace
+}  // namespace colmax::test
