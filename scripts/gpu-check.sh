@@ -19,6 +19,7 @@
 #                      installed into a private target before the peers' benchmark
 #   COLMAX_COMMIT      commit recorded in results.json (default: git rev-parse HEAD)
 #   COLMAX_GPU_STEPS   steps to run (default "tests,memcheck,bench,peers,profile,racecheck")
+#   COLMAX_PROFILE_SPECS  benchmark specs (colmax_cuda_bench --tune) to profile with ncu
 #   JOBS               parallel build jobs (default: all cores)
 set -uo pipefail
 if [ $# -ne 1 ]; then
@@ -107,7 +108,7 @@ sanitize() {  # tool, filter, cases, seconds
   status+=("$1: exit $rc ${summary}")
 }
 if has memcheck; then
-  sanitize memcheck 'CudaSweep.MatchesReference:CudaSweep.EdgeCases:CudaGuards.*:CudaTopK.MatchesCpuEngine:CudaStream.*:CudaStreamKernel.MatchesReference' 40 150
+  COLMAX_STREAM_CASES=14 sanitize memcheck 'CudaSweep.MatchesReference:CudaSweep.EdgeCases:CudaGuards.*:CudaTopK.MatchesCpuEngine:CudaStream.*:CudaStreamKernel.*Reference' 40 150
 fi
 
 if has bench; then
@@ -137,9 +138,9 @@ if has profile; then
   # Nsight Compute on one memory-bound and one compute-bound shape: speed of light, occupancy,
   # warp stall reasons, memory traffic (the third launch: after the first call and warm-up).
   note "profile (ncu)"
-  for spec in cross,128,1,32,1000,300 cross,128,1,1024,1000,1024; do
+  for spec in ${COLMAX_PROFILE_SPECS:-cross,128,1,32,1000,300 cross,128,1,1024,1000,1024}; do
     echo "== ncu: $spec ==" >>"$out/profile.txt"
-    timeout 90 ncu --kernel-name regex:'tile_kernel|stream_kernel' --launch-skip 2 --launch-count 1 \
+    timeout 90 ncu --kernel-name regex:'tile_kernel|stream_kernel|stream_tma_kernel' --launch-skip 2 --launch-count 1 \
       --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats \
       --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis \
       "$bench_bin" --tune "$spec" --repeat 3 >>"$out/profile.txt" 2>&1
@@ -148,7 +149,7 @@ if has profile; then
 fi
 
 if has racecheck; then
-  sanitize racecheck 'CudaSweep.MatchesReference:CudaGuards.Bad*' 12 60
+  COLMAX_STREAM_CASES=8 sanitize racecheck 'CudaSweep.MatchesReference:CudaGuards.Bad*:CudaStreamKernel.MatchesReference' 12 90
 fi
 
 {

@@ -12,6 +12,7 @@ ForwardFamily initial_family() {
   if (env == nullptr) return ForwardFamily::automatic;
   if (std::strcmp(env, "tile") == 0) return ForwardFamily::tile;
   if (std::strcmp(env, "stream") == 0) return ForwardFamily::stream;
+  if (std::strcmp(env, "stream-registers") == 0) return ForwardFamily::stream_registers;
   return ForwardFamily::automatic;
 }
 
@@ -39,11 +40,13 @@ ForwardFamily forward_family() {
 ForwardLaunch run_forward(const ProblemView& v, bool exact_fp32, int device, cudaStream_t stream,
                           const char* fn) {
   ForwardLaunch L;
-  if (forward_family() != ForwardFamily::tile && tile_override().shape < 0 &&
-      stream_plan(v, L.stream_launch)) {
+  const ForwardFamily f = forward_family();
+  if (f != ForwardFamily::tile && tile_override().shape < 0 && stream_plan(v, L.stream_launch) &&
+      (L.stream_launch.preferred || f != ForwardFamily::automatic)) {
     L.stream = true;
     stream_launches.fetch_add(1, std::memory_order_relaxed);
-    L.stream_launch = run_stream(v, L.stream_launch, device, stream, fn);
+    L.stream_launch =
+        run_stream(v, L.stream_launch, f != ForwardFamily::stream_registers, device, stream, fn);
     return L;
   }
   L.tile_launch = run_tile(v, exact_fp32, device, stream, fn);

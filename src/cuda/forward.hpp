@@ -1,7 +1,8 @@
 // The forward pass on the GPU: picks the kernel family for a problem and launches it.
 //
-//   stream  queries of up to 128 rows, 16-bit inputs, common widths: the document streams
-//           through registers (memory-bound shapes);
+//   stream  queries of up to 128 rows, 16-bit inputs, common widths: the query stays in
+//           registers and the document streams past it (memory-bound shapes), through the
+//           copy engine and shared memory on sm_90, through registers elsewhere;
 //   tile    everything else: document tiles in shared memory serve many query rows
 //           (long or many queries, fp32 and mixed inputs, any width).
 #pragma once
@@ -16,9 +17,10 @@
 
 namespace colmax::cuda {
 
-enum class ForwardFamily { automatic, tile, stream };
+enum class ForwardFamily { automatic, tile, stream, stream_registers };
 
-// A forced family for tests and benchmarks; initialised from COLMAX_CUDA_KERNEL=tile|stream.
+// A forced family for tests and benchmarks; initialised from
+// COLMAX_CUDA_KERNEL=tile|stream|stream-registers (the last: stream without the TMA kernel).
 // A forced stream family still falls back to the tile kernel where stream cannot run; a
 // forced tile configuration (set_tile_override) implies the tile family.
 void set_forward_family(ForwardFamily f);

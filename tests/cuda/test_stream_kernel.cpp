@@ -1,9 +1,13 @@
-// The stream kernels (src/cuda/stream) against the float64 reference: every compiled width,
-// query rows 1..128 (teams of 1, 2 and 4 warps), stacked queries walked document by
-// document, packed query groups that overflow a team (row chunks), masks of every kind and
-// dtype, both mask modes, normalisation, NaN tokens, empty and one-token documents. Also the
-// rule that decides which problems go to them (host-only: runs without a GPU).
+// The stream kernels (src/cuda/stream; on sm_90 both the TMA and the register kernel)
+// against the float64 reference: every compiled width, query rows 1..128 (teams of 1, 2 and
+// 4 warps), stacked queries walked document by document, packed query groups that overflow
+// a team (row chunks), masks of every kind and dtype, both mask modes, normalisation, NaN
+// tokens, empty and one-token documents. Also the rule that decides which problems go to
+// them (host-only: runs without a GPU).
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
 
 #include "cuda/forward.hpp"
 #include "cuda/stream/stream_launch.hpp"
@@ -66,6 +70,14 @@ std::vector<CaseSpec> stream_specs() {
       ++i;
     }
   }
+  // COLMAX_STREAM_CASES=N keeps about N of them, spread over the widths (for the sanitizers).
+  if (const char* env = std::getenv("COLMAX_STREAM_CASES")) {
+    const size_t n = size_t(std::max(1, std::atoi(env)));
+    const size_t step = (specs.size() + n - 1) / n;
+    std::vector<CaseSpec> kept;
+    for (size_t k = 0; k < specs.size(); k += step) kept.push_back(specs[k]);
+    specs = kept;
+  }
   return specs;
 }
 
@@ -83,6 +95,17 @@ TEST(CudaStreamKernel, MatchesReference) {
     if (!empty) {
       EXPECT_GT(cuda::stream_launch_count(), before) << spec.describe();
     }
+  }
+}
+
+// Without the copy engine: the register kernel (what sm_80-89 and strided documents run).
+TEST(CudaStreamKernel, RegisterKernelMatchesReference) {
+  COLMAX_REQUIRE_GPU();
+  ForceFamily force(cuda::ForwardFamily::stream_registers);
+  for (const CaseSpec& spec : stream_specs()) {
+    const Case c = make_case(spec);
+    ASSERT_EQ(compare_scores(gpu_scores(c, c.options()), reference_scores(c), tolerance(spec)), "")
+        << spec.describe();
   }
 }
 
@@ -126,6 +149,8 @@ TEST(CudaStreamPlan, ShortQueriesStreamOneWarpPerDocument) {
   EXPECT_EQ(L.group, 1);
   EXPECT_FALSE(L.doc_major);
   EXPECT_EQ(L.pairs, 1000);
+  EXPECT_TRUE(L.preferred);
+  EXPECT_TRUE(L.tma);  // contiguous documents
 }
 
 TEST(CudaStreamPlan, StackedQueriesShareADocumentInDocumentOrder) {
@@ -136,6 +161,7 @@ TEST(CudaStreamPlan, StackedQueriesShareADocumentInDocumentOrder) {
   EXPECT_TRUE(L.doc_major);
   EXPECT_EQ(L.groups, 16);
   EXPECT_EQ(L.pairs, 16 * 10000);
+  EXPECT_FALSE(L.preferred);  // the tile kernel shares each document among 256 rows
 }
 
 TEST(CudaStreamPlan, WideEmbeddingsUseMoreWarpsPerQuery) {
@@ -169,6 +195,14 @@ TEST(CudaStreamPlan, OtherProblemsGoToTheTileKernel) {
   cuda::ProblemView unaligned = padded(1, 32, 10, 300, 128);
   unaligned.d.copy_bytes = 8;
   EXPECT_FALSE(cuda::stream_plan(unaligned, L));
+}
+
+TEST(CudaStreamPlan, StridedDocumentsUseTheRegisterKernel) {
+  cuda::StreamLaunch L;
+  cuda::ProblemView strided = padded(1, 32, 10, 300, 128);
+  strided.d.token_stride = 136;
+  ASSERT_TRUE(cuda::stream_plan(strided, L));
+  EXPECT_FALSE(L.tma);
 }
 
 }  // namespace

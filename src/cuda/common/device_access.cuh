@@ -71,12 +71,23 @@ __device__ __forceinline__ float max_nan(float a, float b) {
   return r;
 }
 
+// a / b for non-negative a and positive b: 32-bit division when both fit (the 64-bit one is
+// a long software sequence, and kernels resolve a pair per document).
+__device__ __forceinline__ int64_t div_nonneg(int64_t a, int64_t b) {
+  if (((a | b) >> 32) == 0) return int64_t(uint32_t(a) / uint32_t(b));
+  return a / b;
+}
+
 // Element offsets of a padded sequence and of its mask.
 __device__ __forceinline__ int64_t padded_begin(const SeqView& s, int64_t i) {
-  return (i / s.inner) * s.outer_stride + (i % s.inner) * s.inner_stride;
+  if (s.inner == 1) return i * s.outer_stride;
+  const int64_t o = div_nonneg(i, s.inner);
+  return o * s.outer_stride + (i - o * s.inner) * s.inner_stride;
 }
 __device__ __forceinline__ int64_t padded_mask_begin(const SeqView& s, int64_t i) {
-  return (i / s.inner) * s.mask.outer_stride + (i % s.inner) * s.mask.inner_stride;
+  if (s.inner == 1) return i * s.mask.outer_stride;
+  const int64_t o = div_nonneg(i, s.inner);
+  return o * s.mask.outer_stride + (i - o * s.inner) * s.mask.inner_stride;
 }
 
 // Token range [begin, end) of packed sequence i, or false when its offsets are invalid.
@@ -121,7 +132,7 @@ __device__ __forceinline__ PairSeqs resolve_pair(const ProblemView& v, int64_t p
   bool bad = false;
   switch (v.pairing) {
     case PairingKind::cross: {
-      const int64_t g = p / v.d.count;
+      const int64_t g = div_nonneg(p, v.d.count);
       di = p - g * v.d.count;
       qi = g * group;
       const int64_t left = v.q.count - qi;
@@ -131,7 +142,7 @@ __device__ __forceinline__ PairSeqs resolve_pair(const ProblemView& v, int64_t p
       break;
     }
     case PairingKind::grouped:
-      qi = p / v.group;
+      qi = div_nonneg(p, v.group);
       di = p;
       r.out = qi * v.out_stride0 + (p - qi * v.group) * v.out_stride1;
       break;

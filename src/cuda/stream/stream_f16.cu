@@ -1,10 +1,14 @@
-// stream_kernel instantiations for f16 inputs.
+// stream_kernel and stream_tma_kernel instantiations for f16 inputs.
 #include "cuda/stream/stream_instantiate.cuh"
 
 namespace colmax::cuda {
 
 const void* stream_kernel_f16(int ks_index) {
   return instantiate_stream_kernels<Elem::f16>(ks_index);
+}
+
+const void* stream_tma_kernel_f16(int ks_index) {
+  return instantiate_stream_tma_kernels<Elem::f16>(ks_index);
 }
 
 }  // namespace colmax::cuda

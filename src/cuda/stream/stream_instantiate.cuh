@@ -1,11 +1,12 @@
-// The table of stream_kernel instantiations for one element type, one entry per compiled
-// embedding width (kStreamKSteps).
+// The tables of stream_kernel and stream_tma_kernel instantiations for one element type, one entry
+// per compiled embedding width (kStreamKSteps).
 #pragma once
 
 #include <utility>
 
 #include "cuda/stream/stream_kernel.cuh"
 #include "cuda/stream/stream_kernels.hpp"
+#include "cuda/stream/stream_tma_kernel.cuh"
 
 namespace colmax::cuda {
 
@@ -16,9 +17,21 @@ const void* stream_kernel_table(int ks_index, std::integer_sequence<int, I...>) 
   return table[ks_index >= 0 && ks_index < kNumStreamKSteps ? ks_index : 0];
 }
 
+template <Elem E, int... I>
+const void* stream_tma_kernel_table(int ks_index, std::integer_sequence<int, I...>) {
+  static const void* const table[] = {
+      reinterpret_cast<const void*>(&stream::stream_tma_kernel<E, kStreamKSteps[I]>)...};
+  return table[ks_index >= 0 && ks_index < kNumStreamKSteps ? ks_index : 0];
+}
+
 template <Elem E>
 const void* instantiate_stream_kernels(int ks_index) {
   return stream_kernel_table<E>(ks_index, std::make_integer_sequence<int, kNumStreamKSteps>{});
+}
+
+template <Elem E>
+const void* instantiate_stream_tma_kernels(int ks_index) {
+  return stream_tma_kernel_table<E>(ks_index, std::make_integer_sequence<int, kNumStreamKSteps>{});
 }
 
 }  // namespace colmax::cuda

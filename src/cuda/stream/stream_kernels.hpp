@@ -8,5 +8,8 @@ namespace colmax::cuda {
 // Host-side handle of stream_kernel<E, kStreamKSteps[ks_index]>; E is bf16 or f16.
 const void* stream_kernel_bf16(int ks_index);
 const void* stream_kernel_f16(int ks_index);
+// stream_tma_kernel<E, kStreamKSteps[ks_index]> (sm_90 code only).
+const void* stream_tma_kernel_bf16(int ks_index);
+const void* stream_tma_kernel_f16(int ks_index);
 
 }  // namespace colmax::cuda

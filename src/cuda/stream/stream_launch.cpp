@@ -1,5 +1,7 @@
 #include "cuda/stream/stream_launch.hpp"
 
+#include <cuda_runtime_api.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -30,29 +32,53 @@ int ks_index(int64_t dim) {
   return -1;
 }
 
-// Blocks of a kernel resident per multiprocessor, asked once per (kernel, device).
-int blocks_per_sm(const void* fn, int device) {
-  constexpr int kMaxDevices = 64;
-  constexpr int kKernels = 2 * kNumStreamKSteps;
-  static std::array<std::array<std::atomic<int>, kKernels>, kMaxDevices> cache{};
-  int at = -1;
-  for (int i = 0; i < kNumStreamKSteps; ++i) {
-    if (stream_kernel_bf16(i) == fn) at = i;
-    if (stream_kernel_f16(i) == fn) at = kNumStreamKSteps + i;
+int team_index(int team) {
+  return team == 1 ? 0 : team == 2 ? 1 : 2;
+}
+
+// Per (device, kernel, team size): blocks resident per multiprocessor (0: not asked yet) and,
+// for the TMA kernels, whether the dynamic shared-memory limit was raised and whether the
+// kernel holds sm_90 code at all (a binary built without sm_90 must not launch it).
+constexpr int kMaxDevices = 64;
+constexpr int kKernels = 4 * kNumStreamKSteps;  // {register, tma} x {bf16, f16} x widths
+struct KernelState {
+  std::atomic<int> per_sm[3];
+  std::atomic<int> smem_raised;
+  std::atomic<int> has_sm90;  // 0 unknown, 1 yes, 2 no
+};
+std::array<std::array<KernelState, kKernels>, kMaxDevices>& kernel_states() {
+  static std::array<std::array<KernelState, kKernels>, kMaxDevices> states{};
+  return states;
+}
+
+KernelState* state_of(int device, bool tma, Elem e, int ki) {
+  if (device < 0 || device >= kMaxDevices) return nullptr;
+  const int at = (tma ? 2 : 0) * kNumStreamKSteps + (e == Elem::bf16 ? 0 : kNumStreamKSteps) + ki;
+  return &kernel_states()[size_t(device)][size_t(at)];
+}
+
+bool kernel_has_sm90(const void* fn, KernelState* st) {
+  if (st != nullptr) {
+    const int known = st->has_sm90.load(std::memory_order_relaxed);
+    if (known != 0) return known == 1;
   }
-  std::atomic<int>* slot = (at >= 0 && device >= 0 && device < kMaxDevices)
-                               ? &cache[size_t(device)][size_t(at)]
-                               : nullptr;
-  if (slot != nullptr) {
-    const int known = slot->load(std::memory_order_relaxed);
-    if (known > 0) return known;
-  }
-  int n = 0;
-  check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, fn, kStreamThreads, 0),
-        "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
-  n = std::max(n, 1);
-  if (slot != nullptr) slot->store(n, std::memory_order_relaxed);
-  return n;
+  cudaFuncAttributes attr{};
+  const bool ok = cudaFuncGetAttributes(&attr, fn) == cudaSuccess && attr.binaryVersion >= 90;
+  if (!ok) (void)cudaGetLastError();
+  if (st != nullptr) st->has_sm90.store(ok ? 1 : 2, std::memory_order_relaxed);
+  return ok;
+}
+
+// Shared memory of the TMA kernel: the rings, then their full/empty mbarriers.
+size_t tma_smem_bytes(int ks, int team, int stages) {
+  const int teams = (kStreamThreads / 32) / team;
+  return size_t(teams) * (size_t(stages) * size_t(tma_stage_bytes(ks)) + size_t(2 * stages) * 8);
+}
+
+// Stages per team: the block's ring budget shared among its teams.
+int tma_stages(int ks, int team) {
+  const int teams = (kStreamThreads / 32) / team;
+  return std::max(2, (kTmaRingBudget / teams) / tma_stage_bytes(ks));
 }
 
 }  // namespace
@@ -67,8 +93,8 @@ bool stream_plan(const ProblemView& v, StreamLaunch& plan) {
   const int warp_rows = stream_warp_tiles(plan.ks) * 16;
   const int64_t nq = std::max<int64_t>(v.q.count, 1);
   // Rows per query (at least 1: empty queries still take a slot).
-  const int64_t per_query = std::max<int64_t>(
-      1, v.q.cu == nullptr ? v.q.length : (v.q.total_tokens + nq - 1) / nq);
+  const int64_t per_query =
+      std::max<int64_t>(1, v.q.cu == nullptr ? v.q.length : (v.q.total_tokens + nq - 1) / nq);
   if (per_query > kStreamMaxTeamRows) return false;
 
   // Stack as many queries as a team of four warps holds; documents are then read once per
@@ -86,17 +112,30 @@ bool stream_plan(const ProblemView& v, StreamLaunch& plan) {
     plan.groups = (v.q.count + plan.group - 1) / plan.group;
     plan.doc_major = plan.groups > 1;
   }
+  // Contiguous documents can come in through the copy engine (sm_90; run_stream decides).
+  plan.tma = v.d.token_stride == v.d.dim;
+  plan.preferred = plan.groups <= 1;
   plan.pairs = num_pairs(v, plan.group);
   return true;
 }
 
-StreamLaunch run_stream(const ProblemView& v, StreamLaunch plan, int device, cudaStream_t stream,
-                        const char* fn) {
+StreamLaunch run_stream(const ProblemView& v, StreamLaunch plan, bool allow_tma, int device,
+                        cudaStream_t stream, const char* fn) {
   if (plan.pairs == 0) return plan;
   const DeviceInfo& dev = device_info(device);
   int ki = 0;
   while (kStreamKSteps[ki] != plan.ks) ++ki;
-  const void* kernel = v.q.elem == Elem::bf16 ? stream_kernel_bf16(ki) : stream_kernel_f16(ki);
+  const bool bf16 = v.q.elem == Elem::bf16;
+  const int ti = team_index(plan.team);
+
+  const void* tma_kernel = bf16 ? stream_tma_kernel_bf16(ki) : stream_tma_kernel_f16(ki);
+  KernelState* tma_state = state_of(device, true, v.q.elem, ki);
+  plan.tma = plan.tma && allow_tma && dev.compute_capability >= 90 &&
+             kernel_has_sm90(tma_kernel, tma_state);
+  const void* kernel =
+      plan.tma ? tma_kernel : (bf16 ? stream_kernel_bf16(ki) : stream_kernel_f16(ki));
+  KernelState* st = plan.tma ? tma_state : state_of(device, false, v.q.elem, ki);
+
   StreamParams p;
   p.v = v;
   p.group = plan.group;
@@ -104,21 +143,44 @@ StreamLaunch run_stream(const ProblemView& v, StreamLaunch plan, int device, cud
   p.doc_major = plan.doc_major ? 1 : 0;
   p.groups = plan.groups;
   p.pairs = plan.pairs;
+  size_t smem = 0;
+  if (plan.tma) {
+    plan.stages = tma_stages(plan.ks, plan.team);
+    p.stages = plan.stages;
+    smem = tma_smem_bytes(plan.ks, plan.team, plan.stages);
+    // The limit is per kernel: raise it once to what the largest team configuration needs,
+    // never lower it (another thread may be launching a configuration that needs more).
+    if (st == nullptr || st->smem_raised.load(std::memory_order_relaxed) == 0) {
+      size_t most = 0;
+      for (int team : {1, 2, 4}) {
+        most = std::max(most, tma_smem_bytes(plan.ks, team, tma_stages(plan.ks, team)));
+      }
+      check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(most)),
+            "cudaFuncSetAttribute");
+      if (st != nullptr) st->smem_raised.store(1, std::memory_order_relaxed);
+    }
+  }
+  int per_sm = st != nullptr ? st->per_sm[ti].load(std::memory_order_relaxed) : 0;
+  if (per_sm == 0) {
+    check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kStreamThreads, smem),
+          "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
+    per_sm = std::max(per_sm, 1);
+    if (st != nullptr) st->per_sm[ti].store(per_sm, std::memory_order_relaxed);
+  }
   const int teams_per_block = (kStreamThreads / 32) / plan.team;
   const int64_t wanted = (plan.pairs + teams_per_block - 1) / teams_per_block;
-  const int64_t resident = int64_t(blocks_per_sm(kernel, device)) * dev.multiprocessors;
-  plan.blocks = int(std::min(wanted, resident));
+  plan.blocks = int(std::min(wanted, int64_t(per_sm) * dev.multiprocessors));
   if (verbose()) {
     std::fprintf(stderr,
-                 "colmax.%s: stream kernel, %s dim %d, team %d warps, group %d%s, %lld pairs, "
-                 "%d blocks of %d threads\n",
-                 fn, v.q.elem == Elem::bf16 ? "bf16" : "fp16", plan.ks * 16, plan.team, plan.group,
-                 plan.doc_major ? " (document-major)" : "", (long long)plan.pairs, plan.blocks,
-                 kStreamThreads);
+                 "colmax.%s: stream kernel%s, %s dim %d, team %d warps, group %d%s, %lld pairs, "
+                 "%d blocks of %d threads (%d per SM), %d stages, %zu B shared\n",
+                 fn, plan.tma ? " (TMA)" : "", bf16 ? "bf16" : "fp16", plan.ks * 16, plan.team,
+                 plan.group, plan.doc_major ? " (document-major)" : "", (long long)plan.pairs,
+                 plan.blocks, kStreamThreads, per_sm, plan.tma ? plan.stages : 0, smem);
   }
   void* args[] = {&p};
   check(cudaLaunchKernel(kernel, dim3(unsigned(plan.blocks)), dim3(unsigned(kStreamThreads)), args,
-                         0, stream),
+                         smem, stream),
         (std::string(fn) + ": launch").c_str());
   return plan;
 }

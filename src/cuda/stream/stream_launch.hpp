@@ -13,18 +13,24 @@ struct StreamLaunch {
   int team = 1;   // warps per pair
   int group = 1;  // queries stacked per cross pair
   bool doc_major = false;
-  int64_t groups = 1;  // cross: query groups (pairs = groups x documents)
+  bool preferred = false;  // automatic dispatch picks stream over tile for this problem
+  bool tma = false;        // documents through the copy engine (sm_90, contiguous documents)
+  int stages = 0;          // TMA: shared-memory stages per team
+  int64_t groups = 1;      // cross: query groups (pairs = groups x documents)
   int blocks = 0;
   int64_t pairs = 0;
 };
 
 // True when the stream kernels can run `v`: both sides bf16 or both fp16, a compiled
-// embedding width (32, 48, 64, 96, 128, 256), 16-byte aligned rows, and at most 128 query
-// rows per pair (longer queries share document tiles better in the tile kernel).
+// embedding width (32, 48, 64, 96, 128, 256), 16-byte aligned rows, and at most 128 rows per
+// query. `plan.preferred` says whether they should: when every document is read once (one
+// group of stacked queries). More queries than a team holds share document tiles better in
+// the tile kernel, whose blocks hold up to 256 rows (measured on an H100: docs/benchmarks.md).
 bool stream_plan(const ProblemView& v, StreamLaunch& plan);
 
-// Scores every pair of `v` into v.out with the plan stream_plan made.
-StreamLaunch run_stream(const ProblemView& v, StreamLaunch plan, int device, cudaStream_t stream,
-                        const char* fn);
+// Scores every pair of `v` into v.out with the plan stream_plan made; the TMA kernel runs
+// where the plan allows it, `allow_tma` is set and the device and binary have sm_90.
+StreamLaunch run_stream(const ProblemView& v, StreamLaunch plan, bool allow_tma, int device,
+                        cudaStream_t stream, const char* fn);
 
 }  // namespace colmax::cuda

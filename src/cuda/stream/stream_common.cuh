@@ -1,0 +1,339 @@
+// What the two stream kernels share: the permuted fragment layout, the query rows held in
+// registers, the fold of a tile into the running max, and the end of a pair (row maxima
+// through shared memory, sums per query slot, scores).
+//
+// The dot product does not care in which order the embedding is summed, so the k index of
+// the mma is a permutation of the embedding: for each 64-byte piece of a row, lane t4 of a
+// quad holds bytes [16 t4, 16 t4 + 16). One 16-byte load per lane then fills two k-steps of
+// a fragment, and the 8 rows x 64 bytes a warp loads per instruction are contiguous: every
+// 32-byte sector fetched is used whole. Queries and documents use the same permutation.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <cstdint>
+
+#include "cuda/common/device_access.cuh"
+#include "cuda/common/ptx.cuh"
+#include "cuda/stream/stream_params.hpp"
+
+namespace colmax::cuda::stream {
+
+inline constexpr int kMaxPackedGroup = 32;
+
+template <Elem E>
+__device__ __forceinline__ void mma(float (&c)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
+  if constexpr (E == Elem::bf16) {
+    ptx::mma_bf16(c, a, b);
+  } else {
+    ptx::mma_f16(c, a, b);
+  }
+}
+
+// x^2 + y^2 of the two 16-bit values packed in w.
+template <Elem E>
+__device__ __forceinline__ float sumsq2(uint32_t w) {
+  float2 f;
+  if constexpr (E == Elem::bf16) {
+    f = __bfloat1622float2(*reinterpret_cast<__nv_bfloat162*>(&w));
+  } else {
+    f = __half22float2(*reinterpret_cast<__half2*>(&w));
+  }
+  return fmaf(f.x, f.x, f.y * f.y);
+}
+
+__device__ __forceinline__ float inv_norm(float s) {
+  return s > 0.f ? 1.0f / sqrtf(s) : 0.f;  // a zero vector stays zero
+}
+
+// One lane's share of an embedding row: KS/2 16-byte pieces and, for odd KS, an 8-byte
+// tail (lane t4 holds bytes [8 t4, 8 t4 + 8) of the last 32).
+template <int KS>
+struct RowShare {
+  uint4 v[KS / 2];
+  uint2 tail;
+};
+
+template <int KS, bool kL1>
+__device__ __forceinline__ void load_share(RowShare<KS>& r, const unsigned char* row, int t4,
+                                           bool in) {
+#pragma unroll
+  for (int j = 0; j < KS / 2; ++j) r.v[j] = ptx::ld_nc_16<kL1>(row + j * 64 + t4 * 16, in);
+  if constexpr (KS % 2 == 1) r.tail = ptx::ld_nc_8<kL1>(row + (KS / 2) * 64 + t4 * 8, in);
+}
+
+// The same share from a row in shared memory (byte address).
+template <int KS>
+__device__ __forceinline__ void load_share_smem(RowShare<KS>& r, uint32_t row, int t4) {
+#pragma unroll
+  for (int j = 0; j < KS / 2; ++j) r.v[j] = ptx::ld_shared_16(row + uint32_t(j * 64 + t4 * 16));
+  if constexpr (KS % 2 == 1) r.tail = ptx::ld_shared_8(row + uint32_t((KS / 2) * 64 + t4 * 8));
+}
+
+template <Elem E, int KS>
+__device__ __forceinline__ float share_sumsq(const RowShare<KS>& r) {
+  float s = 0.f;
+#pragma unroll
+  for (int j = 0; j < KS / 2; ++j) {
+    s += sumsq2<E>(r.v[j].x) + sumsq2<E>(r.v[j].y) + sumsq2<E>(r.v[j].z) + sumsq2<E>(r.v[j].w);
+  }
+  if constexpr (KS % 2 == 1) s += sumsq2<E>(r.tail.x) + sumsq2<E>(r.tail.y);
+  return s;
+}
+
+// |x|^2 of the row whose shares the four lanes of this quad hold.
+template <Elem E, int KS>
+__device__ __forceinline__ float quad_sumsq(const RowShare<KS>& r) {
+  float s = share_sumsq<E, KS>(r);
+  s += __shfl_xor_sync(0xffffffffu, s, 1);
+  s += __shfl_xor_sync(0xffffffffu, s, 2);
+  return s;
+}
+
+// The two B-fragment registers of k-step ks (e = 0: logical k 2t4.., e = 1: 2t4+8..).
+template <int KS>
+__device__ __forceinline__ void b_frag(const RowShare<KS>& r, int ks, uint32_t (&b)[2]) {
+  if (KS % 2 == 1 && ks == KS - 1) {
+    b[0] = r.tail.x;
+    b[1] = r.tail.y;
+  } else if (ks % 2 == 0) {
+    b[0] = r.v[ks / 2].x;
+    b[1] = r.v[ks / 2].y;
+  } else {
+    b[0] = r.v[ks / 2].z;
+    b[1] = r.v[ks / 2].w;
+  }
+}
+
+// S = Q Dᵀ for the warp's MT row tiles against the 8 tokens whose shares are in `b`.
+template <Elem E, int KS, int MT>
+__device__ __forceinline__ void tile_products(float (&acc)[MT][4], const uint32_t (&qa)[MT][KS][4],
+                                              const RowShare<KS>& b) {
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) acc[mt][e] = 0.f;
+#pragma unroll
+  for (int ks = 0; ks < KS; ++ks) {
+    uint32_t bf[2];
+    b_frag<KS>(b, ks, bf);
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt) mma<E>(acc[mt], qa[mt][ks], bf);
+  }
+}
+
+// The products of two 8-token tiles at once: four independent accumulator chains (MT = 2)
+// keep the tensor cores busy where one tile's dependent k-steps would stall the warp.
+template <Elem E, int KS, int MT>
+__device__ __forceinline__ void tile_products2(float (&acc0)[MT][4], float (&acc1)[MT][4],
+                                               const uint32_t (&qa)[MT][KS][4],
+                                               const RowShare<KS>& b0, const RowShare<KS>& b1) {
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) acc0[mt][e] = acc1[mt][e] = 0.f;
+#pragma unroll
+  for (int ks = 0; ks < KS; ++ks) {
+    uint32_t bf0[2], bf1[2];
+    b_frag<KS>(b0, ks, bf0);
+    b_frag<KS>(b1, ks, bf1);
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt) {
+      mma<E>(acc0[mt], qa[mt][ks], bf0);
+      mma<E>(acc1[mt], qa[mt][ks], bf1);
+    }
+  }
+}
+
+// A mask element folded to 32 bits with the same validity: the halves of an 8-byte integer
+// ORed; a float keeps its sign bit where mask_bits_valid looks for it.
+__device__ __forceinline__ uint32_t fold_mask_bits(uint64_t bits) {
+  return uint32_t(bits) | uint32_t(bits >> 32);
+}
+
+// Folds a tile's similarities into the running max. Column 2 t4 + e of the tile is token
+// col0 + 2 t4 + e; `valid` has bit c set when token col0 + c is unmasked (ignored without a
+// mask); `inv` is 1/|d| of this lane's quad's token (normalisation only).
+template <int MT>
+__device__ __forceinline__ void fold(float (&runmax)[MT][4], const float (&acc)[MT][4], int col0,
+                                     int dlen, bool has_mask, uint32_t valid, bool normalize,
+                                     float inv, float masked_fill, int t4) {
+  if (!has_mask && !normalize && col0 + 8 <= dlen) {
+#pragma unroll
+    for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) runmax[mt][e] = max_nan(runmax[mt][e], acc[mt][e]);
+    return;
+  }
+  bool in[2], ok[2];
+  float scale[2] = {1.f, 1.f};
+#pragma unroll
+  for (int e = 0; e < 2; ++e) {
+    in[e] = col0 + 2 * t4 + e < dlen;
+    ok[e] = in[e] && (!has_mask || ((valid >> (2 * t4 + e)) & 1u));
+  }
+  if (normalize) {
+    // The token of column c was loaded by the quad of lanes 4c..4c+3.
+    scale[0] = __shfl_sync(0xffffffffu, inv, 8 * t4);
+    scale[1] = __shfl_sync(0xffffffffu, inv, 8 * t4 + 4);
+  }
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int c = e & 1;
+      const float fill = in[c] ? masked_fill : -INFINITY;
+      runmax[mt][e] = max_nan(runmax[mt][e], ok[c] ? acc[mt][e] * scale[c] : fill);
+    }
+}
+
+// A warp's query rows as mma A fragments, with each row's validity and 1/|q|.
+template <int KS, int MT>
+struct QueryRows {
+  uint32_t a[MT][KS][4];
+  bool ok[MT][2];
+  float inv[MT][2];
+};
+
+// Loads rows [wrow0, wrow0 + 16 MT) of the pair's query rows (rows past nrows are zero and
+// invalid).
+template <Elem E, int KS, int MT>
+__device__ __forceinline__ void load_query_rows(QueryRows<KS, MT>& q, const ProblemView& v,
+                                                const PairSeqs& ps, int wrow0, int nrows, int g,
+                                                int t4) {
+  const int lq = int(v.q.length);
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int r = wrow0 + mt * 16 + h * 8 + g;
+      const bool in = r < nrows;
+      int64_t tok = 0, msk = 0;
+      if (in) {
+        if (v.q.cu == nullptr) {
+          const int s = r / lq, t = r - s * lq;
+          tok = ps.qtok + s * v.q.outer_stride + int64_t(t) * v.q.token_stride;
+          msk = ps.qmask + s * v.q.mask.outer_stride + int64_t(t) * v.q.mask.token_stride;
+        } else {
+          tok = ps.qtok + int64_t(r) * v.q.token_stride;
+          msk = ps.qmask + int64_t(r) * v.q.mask.token_stride;
+        }
+      }
+      RowShare<KS> s;
+      load_share<KS, true>(s, v.q.data + tok * v.q.elem_bytes, t4, in);
+#pragma unroll
+      for (int j = 0; j < KS / 2; ++j) {
+        q.a[mt][2 * j][h] = s.v[j].x;
+        q.a[mt][2 * j][h + 2] = s.v[j].y;
+        q.a[mt][2 * j + 1][h] = s.v[j].z;
+        q.a[mt][2 * j + 1][h + 2] = s.v[j].w;
+      }
+      if constexpr (KS % 2 == 1) {
+        q.a[mt][KS - 1][h] = s.tail.x;
+        q.a[mt][KS - 1][h + 2] = s.tail.y;
+      }
+      q.ok[mt][h] = in && mask_valid(v.q.mask, msk);
+      q.inv[mt][h] = v.normalize ? inv_norm(quad_sumsq<E, KS>(s)) : 1.f;
+    }
+}
+
+template <int MT>
+__device__ __forceinline__ void init_runmax(float (&runmax)[MT][4]) {
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) runmax[mt][e] = -INFINITY;
+}
+
+// Row maxima of the warp's rows into rowval[row - chunk start]: a row with no valid token
+// adds 0 (max over nothing), an invalid row adds 0.
+template <int KS, int MT>
+__device__ __forceinline__ void write_row_maxima(float* rowval, int row0,
+                                                 const float (&runmax)[MT][4],
+                                                 const QueryRows<KS, MT>& q, int g, int t4) {
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float m = max_nan(runmax[mt][2 * h], runmax[mt][2 * h + 1]);
+      m = max_nan(m, __shfl_xor_sync(0xffffffffu, m, 1));
+      m = max_nan(m, __shfl_xor_sync(0xffffffffu, m, 2));
+      if (t4 == 0) {
+        rowval[row0 + mt * 16 + h * 8 + g] =
+            q.ok[mt][h] ? (m == -INFINITY ? 0.f : m * q.inv[mt][h]) : 0.f;
+      }
+    }
+}
+
+// After every warp of the team wrote its row maxima for chunk c (rows [c TR, c TR + TR)):
+// warp wt sums the rows of slots wt, wt + R, ...; the last chunk writes the scores.
+__device__ __forceinline__ void sum_slots(const ProblemView& v, const PairSeqs& ps,
+                                          const float* rowval, float* partial,
+                                          const int32_t* prefix, bool stacked_prefix, int c,
+                                          int nchunks, int TR, int R, int wt, int lane) {
+  const int c0 = c * TR;
+  const int lq = int(v.q.length);
+  const int nrows = int(ps.nrows);
+  for (int s = wt; s < ps.nslots; s += R) {
+    int lo, hi;
+    if (stacked_prefix) {
+      lo = prefix[s];
+      hi = prefix[s + 1];
+    } else if (v.q.cu == nullptr) {
+      lo = s * lq;
+      hi = lo + lq;
+    } else {
+      lo = 0;
+      hi = nrows;
+    }
+    lo = lo < c0 ? 0 : lo - c0;
+    hi = hi > c0 + TR ? TR : hi - c0;
+    float sum = 0.f;
+    for (int r = lo + lane; r < hi; r += 32) sum += rowval[r];
+#pragma unroll
+    for (int o = 16; o > 0; o /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+    if (lane == 0) {
+      const float total = (c == 0 ? 0.f : partial[s]) + sum;
+      partial[s] = total;
+      if (c == nchunks - 1) {
+        v.out[ps.out + s * ps.out_slot_stride] = (ps.bad_slots >> (s & 31)) & 1u ? NAN : total;
+      }
+    }
+  }
+}
+
+// The pair a team's pp-th position stands for: cross pairs in document-major order put the
+// query groups of one document next to each other.
+__device__ __forceinline__ int64_t pair_at(const StreamParams& p, int64_t pp) {
+  if (!p.doc_major) return pp;
+  const int64_t di = div_nonneg(pp, p.groups);
+  return (pp - di * p.groups) * p.v.d.count + di;
+}
+
+// Resolves a pair; lengths beyond int32 cannot be indexed here: such a pair scores NaN.
+__device__ __forceinline__ PairSeqs resolve_stream_pair(const StreamParams& p, int64_t pp,
+                                                        int32_t* prefix) {
+  PairSeqs ps = resolve_pair(p.v, pair_at(p, pp), p.group, prefix);
+  if (ps.nrows > 0x7fffffffLL - kStreamMaxTeamRows || ps.dlen > 0x7fffffffLL - 64) {
+    ps.bad_slots = ~0u;
+    ps.q0 = -1;
+    ps.nrows = ps.dlen = 0;
+  }
+  return ps;
+}
+
+__device__ __forceinline__ int chunks_of(const PairSeqs& ps, int TR) {
+  return ps.nrows > 0 ? int((ps.nrows + TR - 1) / TR) : 1;
+}
+
+// Synchronises the warps of one team (named barrier 1 + team; a lone warp needs none).
+__device__ __forceinline__ void team_sync(int R, int team) {
+  if (R == 1) {
+    __syncwarp();
+  } else {
+    ptx::bar_sync(1 + team, R * 32);
+  }
+}
+
+}  // namespace colmax::cuda::stream

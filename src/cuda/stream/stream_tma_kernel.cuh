@@ -1,0 +1,241 @@
+// The TMA stream kernel (sm_90): the register stream kernel's work split, with the document
+// bytes brought in by the copy engine.
+//
+// Each team owns a ring of S shared-memory stages of ST contiguous document tokens (about
+// 6 KB). Warp 0 of the team is also the producer: one lane issues a single bulk copy
+// (cp.async.bulk) per stage, completing on the stage's "full" mbarrier, and runs up to S
+// stages ahead of the consumers across pair boundaries, so a short document's first bytes
+// are already on their way while the previous one is being scored. Every warp of the team
+// waits on "full", reads its B fragments from the stage (the permuted layout of
+// stream_common.cuh) and arrives on the stage's "empty" mbarrier; the producer refills a
+// stage once all R warps have released it. In-flight bytes are bounded by shared memory
+// rather than by registers: 2 blocks x 96 KB of stages per multiprocessor.
+//
+// Documents must be contiguous (token stride = dim) and 16-byte aligned; the host falls back
+// to the register kernel otherwise, and on architectures before sm_90.
+#pragma once
+
+#include "cuda/stream/stream_common.cuh"
+
+namespace colmax::cuda::stream {
+
+template <Elem E, int KS>
+__global__ void __launch_bounds__(kStreamThreads, kTmaMinBlocks)
+    stream_tma_kernel(const StreamParams p) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  constexpr int MT = stream_warp_tiles(KS);
+  constexpr int ST = tma_stage_tokens(KS);
+  constexpr int RB = KS * 32;              // bytes per token row
+  constexpr int PITCH = RB;                // rows are contiguous in shared memory
+  constexpr int SB = tma_stage_bytes(KS);  // bytes per stage
+  constexpr int NTS = ST / 8;              // 8-token tiles per stage
+  static_assert(ST <= 64, "two mask words per lane cover a stage");
+  const ProblemView& v = p.v;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int g = lane >> 2, t4 = lane & 3;
+  const int R = p.team;
+  const int team = warp / R, wt = warp - team * R;
+  const int teams_per_block = (kStreamThreads / 32) / R;
+  const int TR = R * MT * 16;
+  const int S = p.stages;
+
+  extern __shared__ __align__(128) unsigned char smem[];
+  __shared__ float rowval_s[kStreamThreads / 32][kStreamMaxTeamRows];
+  __shared__ float partial_s[kStreamThreads / 32][kStreamMaxSlots];
+  __shared__ int32_t prefix_s[kStreamThreads / 32][kMaxPackedGroup + 1];
+  float* const rowval = rowval_s[team];
+  float* const partial = partial_s[team];
+  int32_t* const prefix = prefix_s[team];
+
+  const uint32_t ring = ptx::smem_addr(smem) + uint32_t(team * S * SB);
+  const uint32_t bars = ptx::smem_addr(smem) + uint32_t(teams_per_block * S * SB);
+  const uint32_t full0 = bars + uint32_t(team * 2 * S * 8);  // full[s] = full0 + 8 s
+  const uint32_t empty0 = full0 + uint32_t(S * 8);
+  if (threadIdx.x == 0) {
+    for (int t = 0; t < teams_per_block; ++t) {
+      for (int s = 0; s < S; ++s) {
+        ptx::mbar_init(bars + uint32_t((t * 2 * S + s) * 8), 1);
+        ptx::mbar_init(bars + uint32_t((t * 2 * S + S + s) * 8), uint32_t(R));
+      }
+    }
+    ptx::mbar_init_fence();
+  }
+  __syncthreads();
+
+  const int64_t nteams = int64_t(gridDim.x) * teams_per_block;
+  const int64_t my_team = int64_t(blockIdx.x) * teams_per_block + team;
+  const int64_t pb = my_team * p.pairs / nteams;
+  const int64_t pe = (my_team + 1) * p.pairs / nteams;
+
+  const bool stacked_prefix = v.q.cu != nullptr && p.group > 1;
+  const bool has_dmask = v.d.mask.data != nullptr;
+  const float masked_fill = v.zero_mode ? 0.f : -INFINITY;
+
+  // ---- producer (warp 0 of the team): its own cursor over (pair, chunk, stage)
+  // Stage and wrap counters kept incrementally (no division by S per stage).
+  uint32_t issued = 0, consumed = 0;
+  uint32_t p_stage = 0, p_wraps = 0;  // producer: stage of tile `issued`, issued / S
+  uint32_t c_stage = 0, c_phase = 0;  // consumer: stage of tile `consumed`, (consumed / S) & 1
+  int64_t p_pp = pb;
+  int p_c = 0, p_t = 0, p_ntiles = 0, p_nchunks = 0, p_dlen = 0;
+  const unsigned char* p_doc = nullptr;
+  bool p_done = false;
+  // Moves the producer to the first pair at or after p_pp that has stages to copy.
+  auto producer_pair = [&]() {
+    for (; p_pp < pe; ++p_pp) {
+      const PairSeqs ps = resolve_stream_pair(p, p_pp, nullptr);
+      p_ntiles = ps.nrows > 0 ? int((ps.dlen + ST - 1) / ST) : 0;
+      if (p_ntiles == 0) continue;
+      p_nchunks = chunks_of(ps, TR);
+      p_dlen = int(ps.dlen);
+      p_doc = v.d.data + ps.dtok * v.d.elem_bytes;
+      p_c = p_t = 0;
+      return;
+    }
+    p_done = true;
+  };
+  auto produce = [&]() {
+    while (!p_done && issued < consumed + uint32_t(S)) {
+      const uint32_t s = p_stage;
+      // The stage's previous tile (issued - S) must have been released by every warp.
+      if (p_wraps > 0) ptx::mbar_wait(empty0 + 8 * s, (p_wraps - 1) & 1u);
+      if (lane == 0) {
+        const int tokens = min(ST, p_dlen - p_t * ST);
+        const uint32_t bytes = uint32_t(tokens * RB);
+        ptx::mbar_arrive_expect_tx(full0 + 8 * s, bytes);
+        ptx::bulk_copy_g2s(ring + s * uint32_t(SB), p_doc + int64_t(p_t) * SB, bytes,
+                           full0 + 8 * s);
+      }
+      ++issued;
+      if (++p_stage == uint32_t(S)) {
+        p_stage = 0;
+        ++p_wraps;
+      }
+      if (++p_t == p_ntiles) {
+        p_t = 0;
+        if (++p_c == p_nchunks) {
+          ++p_pp;
+          producer_pair();
+        }
+      }
+    }
+  };
+  if (wt == 0) {
+    producer_pair();
+    produce();
+  }
+
+  QueryRows<KS, MT> q;
+  int64_t cur_q0 = -1;
+  int cur_c = -1;
+
+  for (int64_t pp = pb; pp < pe; ++pp) {
+    const PairSeqs ps =
+        resolve_stream_pair(p, pp, stacked_prefix && wt == 0 && lane == 0 ? prefix : nullptr);
+    const int nrows = int(ps.nrows), dlen = int(ps.dlen);
+    const int nchunks = chunks_of(ps, TR);
+    const int ntiles = nrows > 0 ? (dlen + ST - 1) / ST : 0;
+    const int64_t mask0 = ps.dmask + int64_t(lane) * v.d.mask.token_stride;
+
+    for (int c = 0; c < nchunks; ++c) {
+      const int wrow0 = c * TR + wt * MT * 16;
+      const bool active = wrow0 < nrows;
+      if (active && !(ps.q0 >= 0 && ps.q0 == cur_q0 && c == cur_c)) {
+        cur_q0 = ps.q0;
+        cur_c = c;
+        load_query_rows<E, KS, MT>(q, v, ps, wrow0, nrows, g, t4);
+      }
+      float runmax[MT][4];
+      init_runmax<MT>(runmax);
+
+      // Mask elements of a stage's tokens (lane l: tokens l and l + 32), one stage ahead.
+      uint32_t mnext[2] = {0, 0};
+      auto load_masks = [&](int t, uint32_t(&m)[2]) {
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          const int tok = t * ST + lane + 32 * h;
+          m[h] = 0;
+          if ((h == 0 || ST > 32) && tok < dlen) {
+            m[h] = fold_mask_bits(load_mask_bits(
+                v.d.mask, mask0 + (int64_t(t) * ST + 32 * h) * v.d.mask.token_stride));
+          }
+        }
+      };
+      if (has_dmask && active && ntiles > 0) load_masks(0, mnext);
+
+      for (int t = 0; t < ntiles; ++t) {
+        const uint32_t s = c_stage;
+        ptx::mbar_wait(full0 + 8 * s, c_phase);
+        if (active) {
+          const uint32_t stage = ring + s * uint32_t(SB) + uint32_t(g * PITCH);
+          if (!has_dmask && !v.normalize && (t + 1) * ST <= dlen) {
+            // A full stage without masks: tiles two at a time, branch-free.
+#pragma unroll
+            for (int nt = 0; nt + 1 < NTS; nt += 2) {
+              RowShare<KS> b0, b1;
+              load_share_smem<KS>(b0, stage + uint32_t(nt * 8 * PITCH), t4);
+              load_share_smem<KS>(b1, stage + uint32_t((nt + 1) * 8 * PITCH), t4);
+              float acc0[MT][4], acc1[MT][4];
+              tile_products2<E, KS, MT>(acc0, acc1, q.a, b0, b1);
+#pragma unroll
+              for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+                for (int e = 0; e < 4; ++e) {
+                  runmax[mt][e] = max_nan(runmax[mt][e], max_nan(acc0[mt][e], acc1[mt][e]));
+                }
+            }
+            if constexpr (NTS % 2 == 1) {
+              RowShare<KS> b;
+              load_share_smem<KS>(b, stage + uint32_t((NTS - 1) * 8 * PITCH), t4);
+              float acc[MT][4];
+              tile_products<E, KS, MT>(acc, q.a, b);
+#pragma unroll
+              for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+                for (int e = 0; e < 4; ++e) runmax[mt][e] = max_nan(runmax[mt][e], acc[mt][e]);
+            }
+          } else {
+            uint64_t valid = 0;
+            if (has_dmask) {
+              const uint32_t m[2] = {mnext[0], mnext[1]};
+              if (t + 1 < ntiles) load_masks(t + 1, mnext);
+              valid = uint64_t(__ballot_sync(0xffffffffu, mask_bits_valid(v.d.mask, m[0])));
+              if (ST > 32) {
+                valid |= uint64_t(__ballot_sync(0xffffffffu, mask_bits_valid(v.d.mask, m[1])))
+                         << 32;
+              }
+            }
+#pragma unroll
+            for (int nt = 0; nt < NTS; ++nt) {
+              const int col0 = t * ST + nt * 8;
+              if (col0 < dlen) {
+                RowShare<KS> b;
+                load_share_smem<KS>(b, stage + uint32_t(nt * 8 * PITCH), t4);
+                float acc[MT][4];
+                tile_products<E, KS, MT>(acc, q.a, b);
+                const float inv = v.normalize ? inv_norm(quad_sumsq<E, KS>(b)) : 1.f;
+                fold<MT>(runmax, acc, col0, dlen, has_dmask, uint32_t(valid >> (nt * 8)) & 0xffu,
+                         v.normalize, inv, masked_fill, t4);
+              }
+            }
+          }
+        }
+        __syncwarp();
+        if (lane == 0) ptx::mbar_arrive(empty0 + 8 * s);
+        ++consumed;
+        if (++c_stage == uint32_t(S)) {
+          c_stage = 0;
+          c_phase ^= 1u;
+        }
+        if (wt == 0) produce();
+      }
+      if (active) write_row_maxima<KS, MT>(rowval, wt * MT * 16, runmax, q, g, t4);
+      team_sync(R, team);
+      sum_slots(v, ps, rowval, partial, prefix, stacked_prefix, c, nchunks, TR, R, wt, lane);
+      team_sync(R, team);
+    }
+  }
+#endif
+}
+
+}  // namespace colmax::cuda::stream
