@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The Python tests: builds the colmax package with pip (scikit-build-core + nanobind) into a
-# virtual environment under build/, adds PyTorch, PyLate and colpali-engine from PyPI, and
+# virtual environment under build/, adds PyTorch, PyLate, colpali-engine and JAX from PyPI, and
 # runs pytest (its summary line is the last line printed).
 #
-#   COLMAX_PYTHON_FRAMEWORKS=0   skip PyTorch / PyLate / colpali-engine (their tests skip)
+#   COLMAX_PYTHON_FRAMEWORKS=0   skip PyTorch / PyLate / colpali-engine / JAX (their tests skip)
 #   COLMAX_PYTHON_CUDA=AUTO      build the extension with the CUDA kernels (default OFF here:
 #                                the C++ build has compiled them already, and tests that need
 #                                a GPU skip without one; on a GPU machine set AUTO)
@@ -16,7 +16,7 @@ pip=("$py" -m pip install -q --disable-pip-version-check)
 
 if [ "${COLMAX_PYTHON_FRAMEWORKS:-1}" = 1 ]; then
   # One resolver run, so that the PyTorch picked satisfies PyLate and colpali-engine both.
-  "${pip[@]}" "pylate>=1.4,<1.7" "colpali-engine>=0.3,<0.4"
+  "${pip[@]}" "pylate>=1.4,<1.7" "colpali-engine>=0.3,<0.4" jax
 fi
 COLMAX_CUDA="${COLMAX_PYTHON_CUDA:-OFF}" CMAKE_BUILD_PARALLEL_LEVEL="$(nproc)" \
   "${pip[@]}" ".[test]"

@@ -41,6 +41,7 @@ def _train(layout, Q, D, cu_q, cu_d, pair_q, pair_d, q_mask, d_mask, opts, backw
 def _run(fw, native, shape, like, arrays, opts):
     """Allocate out like `like`, let the native function fill it, hand it back."""
     out = fw.empty(shape, "float32", like)
+    fw.ready(arrays)
     native(*arrays[:-2], out, *arrays[-2:], *opts, fw.stream(like))
     return fw.finish(out, like)
 
@@ -204,6 +205,7 @@ def _retrieve(Q, D, cu_seqlens_d, top_k, q_mask, d_mask, opts):
                              _C.retrieve_count(top_k, _shapes.num_documents(D, cu_seqlens_d)))
         scores = fw.empty(shape, "float32", Q)
         indices = fw.empty(shape, "int64", Q)
+        fw.ready((Q, D, cu_seqlens_d, q_mask, d_mask))
         _C.retrieve(Q, D, cu_seqlens_d, top_k, scores, indices, q_mask, d_mask, *opts,
                     fw.stream(Q))
         scores, indices = fw.finish(scores, Q), fw.finish(indices, Q)

@@ -23,6 +23,9 @@ class Framework:
     def stream(self, like) -> int:
         return 0
 
+    def ready(self, arrays):
+        """Make the inputs' values available to colmax's own stream (JAX: wait for them)."""
+
     def arange(self, n: int, like):
         raise NotImplementedError
 
@@ -78,29 +81,56 @@ class _CuPy(Framework):
 
 
 class _Jax(Framework):
-    """JAX arrays are immutable: colmax writes into a NumPy buffer and hands it to JAX."""
+    """JAX arrays are immutable: colmax writes into a buffer of its own (NumPy memory for CPU
+    arrays, device memory from colmax._C.cuda_empty for GPU arrays) that JAX then adopts
+    through DLPack without a copy. JAX runs asynchronously on streams of its own, so a GPU
+    call waits for its inputs first and for its own kernels before handing the result over."""
 
     name = "jax"
 
     def __init__(self):
+        import jax
         import jax.numpy as jnp
 
+        self.jax = jax
         self.jnp = jnp
 
+    def _gpu(self, like):
+        devices = like.devices()
+        if len(devices) != 1:
+            raise ValueError("colmax: JAX arrays sharded over several devices are not "
+                             "supported; pass one device's shard")
+        device = next(iter(devices))
+        if device.platform == "cpu":
+            return None
+        if device.platform not in ("gpu", "cuda"):
+            raise NotImplementedError(f"colmax: JAX arrays on {device.platform} are not supported")
+        return device
+
+    def ready(self, arrays):
+        for a in arrays:
+            if a is not None and hasattr(a, "block_until_ready"):
+                a.block_until_ready()
+
     def empty(self, shape, dtype, like):
-        platforms = {device.platform for device in like.devices()}
-        if platforms != {"cpu"}:
-            raise NotImplementedError(
-                "colmax: JAX arrays on an accelerator are not supported yet; pass them "
-                "through DLPack to PyTorch or CuPy (zero-copy), or use CPU arrays"
-            )
-        return np.empty(shape, dtype=dtype)
+        device = self._gpu(like)
+        if device is None:
+            return np.empty(shape, dtype=dtype)
+        from colmax import _C
+
+        return _C.cuda_empty([int(n) for n in shape], dtype, device.id)
 
     def arange(self, n, like):
         return self.jnp.arange(n)
 
     def finish(self, out, like):
-        return self.jnp.asarray(out)
+        device = self._gpu(like)
+        if device is None:
+            return self.jnp.asarray(out)
+        from colmax import _C
+
+        _C.cuda_synchronize(device.id)
+        return self.jax.dlpack.from_dlpack(out)
 
 
 _NUMPY = _NumPy()

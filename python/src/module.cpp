@@ -26,5 +26,6 @@ NB_MODULE(_C, m) {
 
   colmax::python::bind_forward(m);
   colmax::python::bind_runtime(m);
+  colmax::python::bind_device_buffer(m);
   colmax::python::bind_backward(m);
 }
