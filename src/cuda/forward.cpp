@@ -13,6 +13,7 @@ ForwardFamily initial_family() {
   if (std::strcmp(env, "tile") == 0) return ForwardFamily::tile;
   if (std::strcmp(env, "stream") == 0) return ForwardFamily::stream;
   if (std::strcmp(env, "stream-registers") == 0) return ForwardFamily::stream_registers;
+  if (std::strcmp(env, "stream-wgmma") == 0) return ForwardFamily::stream_wgmma;
   return ForwardFamily::automatic;
 }
 
@@ -41,6 +42,15 @@ ForwardLaunch run_forward(const ProblemView& v, bool exact_fp32, int device, cud
                           const char* fn) {
   ForwardLaunch L;
   const ForwardFamily f = forward_family();
+  if ((f == ForwardFamily::stream_wgmma || f == ForwardFamily::automatic) &&
+      tile_override().shape < 0 && wg_available(device) && wg_plan(v, L.stream_launch) &&
+      (L.stream_launch.preferred || f == ForwardFamily::stream_wgmma)) {
+    L.stream = true;
+    stream_launches.fetch_add(1, std::memory_order_relaxed);
+    L.stream_launch = run_stream(v, L.stream_launch, true, device, stream, fn);
+    return L;
+  }
+  L.stream_launch = StreamLaunch{};
   if (f != ForwardFamily::tile && tile_override().shape < 0 && stream_plan(v, L.stream_launch) &&
       (L.stream_launch.preferred || f != ForwardFamily::automatic)) {
     L.stream = true;

@@ -1,5 +1,8 @@
 // The forward pass on the GPU: picks the kernel family for a problem and launches it.
 //
+//   wgmma   sm_90a, 16-bit inputs, dim 64/96/128, contiguous documents, more than 32 query
+//           rows a pair: 128 query rows a block in shared memory against documents streamed
+//           by the copy engine, on warpgroup tensor-core instructions (compute-bound shapes);
 //   stream  queries of up to 128 rows, 16-bit inputs, common widths: the query stays in
 //           registers and the document streams past it (memory-bound shapes), through the
 //           copy engine and shared memory on sm_90, through registers elsewhere;
@@ -17,10 +20,11 @@
 
 namespace colmax::cuda {
 
-enum class ForwardFamily { automatic, tile, stream, stream_registers };
+enum class ForwardFamily { automatic, tile, stream, stream_registers, stream_wgmma };
 
 // A forced family for tests and benchmarks; initialised from
-// COLMAX_CUDA_KERNEL=tile|stream|stream-registers (the last: stream without the TMA kernel).
+// COLMAX_CUDA_KERNEL=tile|stream|stream-registers|stream-wgmma (stream-registers: without
+// the TMA kernel; stream-wgmma: the wgmma kernel wherever it can run).
 // A forced stream family still falls back to the tile kernel where stream cannot run; a
 // forced tile configuration (set_tile_override) implies the tile family.
 void set_forward_family(ForwardFamily f);

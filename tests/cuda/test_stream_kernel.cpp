@@ -109,6 +109,60 @@ TEST(CudaStreamKernel, RegisterKernelMatchesReference) {
   }
 }
 
+// The wgmma kernel (sm_90a): the widths it runs (64, 96, 128) of the same cases, plus
+// queries longer than a pass (row chunks) and many stacked queries.
+std::vector<CaseSpec> wg_specs() {
+  std::vector<CaseSpec> specs;
+  for (const CaseSpec& s : stream_specs()) {
+    if (s.dim == 64 || s.dim == 96 || s.dim == 128) specs.push_back(s);
+  }
+  int i = 0;
+  for (int64_t lq : {129, 300, 700}) {
+    for (Layout layout : {Layout::cross, Layout::candidates, Layout::packed}) {
+      CaseSpec s;
+      s.seed = 7000 + uint64_t(i);
+      s.layout = layout;
+      s.dim = i % 2 ? 64 : 128;
+      s.lq_max = lq;
+      s.lq_min = layout == Layout::packed ? lq / 2 : lq;
+      s.ld_max = 150 + 37 * i;
+      s.ld_min = layout == Layout::packed ? 0 : s.ld_max;
+      s.nq = 2 + i % 3;
+      s.nd = 3 + i % 4;
+      s.q_dtype = s.d_dtype = i % 2 ? DType::float16 : DType::bfloat16;
+      s.q_mask = i % 3 == 0 ? MaskKind::holes : MaskKind::none;
+      s.d_mask =
+          i % 4 == 1 ? MaskKind::holes : (i % 4 == 2 ? MaskKind::fully_masked : MaskKind::none);
+      s.mode = i % 2 ? MaskMode::zero : MaskMode::exclude;
+      s.normalize = i % 3 == 2;
+      specs.push_back(s);
+      ++i;
+    }
+  }
+  // 40 queries of 32 tokens against short documents: ten stacked groups, document-major.
+  CaseSpec many;
+  many.seed = 7100;
+  many.layout = Layout::cross;
+  many.dim = 128;
+  many.nq = 40;
+  many.nd = 12;
+  many.lq_min = many.lq_max = 32;
+  many.ld_min = many.ld_max = 90;
+  many.q_dtype = many.d_dtype = DType::bfloat16;
+  specs.push_back(many);
+  return specs;
+}
+
+TEST(CudaStreamKernel, WgmmaKernelMatchesReference) {
+  COLMAX_REQUIRE_GPU();
+  ForceFamily force(cuda::ForwardFamily::stream_wgmma);
+  for (const CaseSpec& spec : wg_specs()) {
+    const Case c = make_case(spec);
+    ASSERT_EQ(compare_scores(gpu_scores(c, c.options()), reference_scores(c), tolerance(spec)), "")
+        << spec.describe();
+  }
+}
+
 TEST(CudaStreamKernel, TileFamilyAgreesOnTheSameCases) {
   COLMAX_REQUIRE_GPU();
   ForceFamily force(cuda::ForwardFamily::tile);
@@ -195,6 +249,27 @@ TEST(CudaStreamPlan, OtherProblemsGoToTheTileKernel) {
   cuda::ProblemView unaligned = padded(1, 32, 10, 300, 128);
   unaligned.d.copy_bytes = 8;
   EXPECT_FALSE(cuda::stream_plan(unaligned, L));
+}
+
+TEST(CudaStreamPlan, WgmmaTakesPairsOfMoreThan32Rows) {
+  cuda::StreamLaunch L;
+  ASSERT_TRUE(cuda::wg_plan(padded(1, 32, 1000, 300, 128), L));
+  EXPECT_EQ(L.rows, 32);
+  EXPECT_FALSE(L.preferred);  // the stream kernels are faster there
+  ASSERT_TRUE(cuda::wg_plan(padded(1, 128, 1000, 1024, 128), L));
+  EXPECT_TRUE(L.preferred);
+  ASSERT_TRUE(cuda::wg_plan(padded(64, 32, 10000, 300, 128), L));
+  EXPECT_EQ(L.group, 4);
+  EXPECT_EQ(L.rows, 128);
+  EXPECT_TRUE(L.doc_major);
+  EXPECT_TRUE(L.preferred);
+  ASSERT_TRUE(cuda::wg_plan(padded(1, 1024, 1000, 1024, 64), L));
+  EXPECT_EQ(L.group, 1);
+  EXPECT_EQ(L.rows, 1024);                                      // eight passes over each document
+  EXPECT_FALSE(cuda::wg_plan(padded(4, 64, 10, 300, 256), L));  // widths 64, 96, 128 only
+  cuda::ProblemView strided = padded(4, 64, 10, 300, 128);
+  strided.d.token_stride = 136;
+  EXPECT_FALSE(cuda::wg_plan(strided, L));
 }
 
 TEST(CudaStreamPlan, StridedDocumentsUseTheRegisterKernel) {

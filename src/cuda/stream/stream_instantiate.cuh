@@ -7,6 +7,7 @@
 #include "cuda/stream/stream_kernel.cuh"
 #include "cuda/stream/stream_kernels.hpp"
 #include "cuda/stream/stream_tma_kernel.cuh"
+#include "cuda/stream/stream_wg_kernel.cuh"
 
 namespace colmax::cuda {
 
@@ -22,6 +23,18 @@ const void* stream_tma_kernel_table(int ks_index, std::integer_sequence<int, I..
   static const void* const table[] = {
       reinterpret_cast<const void*>(&stream::stream_tma_kernel<E, kStreamKSteps[I]>)...};
   return table[ks_index >= 0 && ks_index < kNumStreamKSteps ? ks_index : 0];
+}
+
+template <Elem E, int... I>
+const void* stream_wg_kernel_table(int wg_index, std::integer_sequence<int, I...>) {
+  static const void* const table[] = {
+      reinterpret_cast<const void*>(&stream::stream_wg_kernel<E, kWgKSteps[I]>)...};
+  return table[wg_index >= 0 && wg_index < kNumWgKSteps ? wg_index : 0];
+}
+
+template <Elem E>
+const void* instantiate_stream_wg_kernels(int wg_index) {
+  return stream_wg_kernel_table<E>(wg_index, std::make_integer_sequence<int, kNumWgKSteps>{});
 }
 
 template <Elem E>

@@ -81,7 +81,75 @@ int tma_stages(int ks, int team) {
   return std::max(2, (kTmaRingBudget / teams) / tma_stage_bytes(ks));
 }
 
+int wg_index(int ks) {
+  for (int i = 0; i < kNumWgKSteps; ++i) {
+    if (kWgKSteps[i] == ks) return i;
+  }
+  return -1;
+}
+
+// Shared memory of the wgmma kernel: the query operand, the ring, the mbarriers.
+constexpr int kWgSmemBudget = 110 * 1024;
+int wg_query_bytes(int ks) {
+  return (ks / 4 + (ks % 4 ? 1 : 0)) * 128 * 128 + 1024;  // k-blocks, plus atom alignment
+}
+int wg_stages(int ks) {
+  const int stage = 2048 * ks;
+  return std::clamp((kWgSmemBudget - wg_query_bytes(ks)) / stage, 2, 8);
+}
+size_t wg_smem_bytes(int ks) {
+  const int s = wg_stages(ks);
+  return size_t(wg_query_bytes(ks)) + size_t(s) * size_t(2048 * ks) + size_t(2 * s) * 8;
+}
+
 }  // namespace
+
+bool wg_available(int device) {
+  static std::array<std::atomic<int>, kMaxDevices> known{};  // 0 unknown, 1 yes, 2 no
+  if (device < 0 || device >= kMaxDevices) return false;
+  const int k = known[size_t(device)].load(std::memory_order_relaxed);
+  if (k != 0) return k == 1;
+  cudaFuncAttributes attr{};
+  bool ok = device_info(device).compute_capability == 90 &&
+            cudaFuncGetAttributes(&attr, stream_wg_kernel_bf16(0)) == cudaSuccess &&
+            attr.binaryVersion == 90;
+  if (!ok) (void)cudaGetLastError();
+  known[size_t(device)].store(ok ? 1 : 2, std::memory_order_relaxed);
+  return ok;
+}
+
+bool wg_plan(const ProblemView& v, StreamLaunch& plan) {
+  if (v.q.elem != v.d.elem || v.q.elem == Elem::f32) return false;
+  if (v.q.dim % 16 != 0 || wg_index(int(v.q.dim / 16)) < 0 || v.d.dim != v.q.dim) return false;
+  if (v.q.copy_bytes < 16 || v.d.copy_bytes < 16 || v.d.token_stride != v.d.dim) return false;
+  if (v.q.length > 0x7fffffffLL - 256 || v.d.length > 0x7fffffffLL - 256) return false;
+  plan.ks = int(v.q.dim / 16);
+  const int64_t nq = std::max<int64_t>(v.q.count, 1);
+  const int64_t per_query =
+      std::max<int64_t>(1, v.q.cu == nullptr ? v.q.length : (v.q.total_tokens + nq - 1) / nq);
+  plan.group = 1;
+  if (v.pairing == PairingKind::cross && v.q.count > 1 && per_query <= kStreamMaxTeamRows) {
+    const int64_t limit = v.q.cu == nullptr ? kStreamMaxSlots : 32;
+    plan.group = int(std::clamp<int64_t>(kStreamMaxTeamRows / per_query, 1,
+                                         std::min<int64_t>(v.q.count, limit)));
+  }
+  plan.team = 4;
+  plan.groups = 1;
+  plan.doc_major = false;
+  if (v.pairing == PairingKind::cross) {
+    plan.groups = (v.q.count + plan.group - 1) / plan.group;
+    plan.doc_major = plan.groups > 1;
+  }
+  plan.rows = int(std::min<int64_t>(per_query * plan.group, 1 << 30));
+  plan.wg = true;
+  plan.tma = true;
+  // Measured on an H100 (docs/benchmarks.md): from 64 query rows a pair on, the wgmma kernel
+  // beats the stream kernels (Lq = 128: 100 us against 159); at 32 rows they win (one
+  // document read feeds too little tensor work to hide the wgmma pipeline's latency).
+  plan.preferred = plan.rows > 32;
+  plan.pairs = num_pairs(v, plan.group);
+  return true;
+}
 
 bool stream_plan(const ProblemView& v, StreamLaunch& plan) {
   if (v.q.elem != v.d.elem || v.q.elem == Elem::f32) return false;
@@ -123,6 +191,47 @@ StreamLaunch run_stream(const ProblemView& v, StreamLaunch plan, bool allow_tma,
                         cudaStream_t stream, const char* fn) {
   if (plan.pairs == 0) return plan;
   const DeviceInfo& dev = device_info(device);
+  if (plan.wg) {
+    const int wi = wg_index(plan.ks);
+    const void* kernel =
+        v.q.elem == Elem::bf16 ? stream_wg_kernel_bf16(wi) : stream_wg_kernel_f16(wi);
+    StreamParams p;
+    p.v = v;
+    p.group = plan.group;
+    p.team = 4;
+    p.doc_major = plan.doc_major ? 1 : 0;
+    p.groups = plan.groups;
+    p.pairs = plan.pairs;
+    p.stages = plan.stages = wg_stages(plan.ks);
+    const size_t smem = wg_smem_bytes(plan.ks);
+    static std::array<std::array<std::atomic<int>, 2 * kNumWgKSteps>, kMaxDevices> per_sm_cache{};
+    std::atomic<int>& cached =
+        per_sm_cache[size_t(std::clamp(device, 0, kMaxDevices - 1))]
+                    [size_t((v.q.elem == Elem::bf16 ? 0 : kNumWgKSteps) + wi)];
+    int per_sm = cached.load(std::memory_order_relaxed);
+    if (per_sm == 0) {
+      check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)),
+            "cudaFuncSetAttribute");
+      check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kStreamThreads, smem),
+            "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
+      per_sm = std::max(per_sm, 1);
+      cached.store(per_sm, std::memory_order_relaxed);
+    }
+    plan.blocks = int(std::min<int64_t>(plan.pairs, int64_t(per_sm) * dev.multiprocessors));
+    if (verbose()) {
+      std::fprintf(stderr,
+                   "colmax.%s: wgmma stream kernel, %s dim %d, group %d%s, %lld pairs, %d blocks "
+                   "(%d per SM), %d stages, %zu B shared\n",
+                   fn, v.q.elem == Elem::bf16 ? "bf16" : "fp16", plan.ks * 16, plan.group,
+                   plan.doc_major ? " (document-major)" : "", (long long)plan.pairs, plan.blocks,
+                   per_sm, plan.stages, smem);
+    }
+    void* args[] = {&p};
+    check(cudaLaunchKernel(kernel, dim3(unsigned(plan.blocks)), dim3(unsigned(kStreamThreads)),
+                           args, smem, stream),
+          (std::string(fn) + ": launch").c_str());
+    return plan;
+  }
   int ki = 0;
   while (kStreamKSteps[ki] != plan.ks) ++ki;
   const bool bf16 = v.q.elem == Elem::bf16;

@@ -12,9 +12,11 @@ struct StreamLaunch {
   int ks = 0;     // 16-element k-steps (dim / 16)
   int team = 1;   // warps per pair
   int group = 1;  // queries stacked per cross pair
+  int rows = 0;   // query rows a pair holds (a pass holds up to 128 of them)
   bool doc_major = false;
   bool preferred = false;  // automatic dispatch picks stream over tile for this problem
   bool tma = false;        // documents through the copy engine (sm_90, contiguous documents)
+  bool wg = false;         // the wgmma kernel (sm_90a): 128 query rows a block
   int stages = 0;          // TMA: shared-memory stages per team
   int64_t groups = 1;      // cross: query groups (pairs = groups x documents)
   int blocks = 0;
@@ -28,8 +30,16 @@ struct StreamLaunch {
 // the tile kernel, whose blocks hold up to 256 rows (measured on an H100: docs/benchmarks.md).
 bool stream_plan(const ProblemView& v, StreamLaunch& plan);
 
-// Scores every pair of `v` into v.out with the plan stream_plan made; the TMA kernel runs
-// where the plan allows it, `allow_tma` is set and the device and binary have sm_90.
+// True when the wgmma kernel can run `v` (on an sm_90a device): both sides bf16 or both
+// fp16, dim 64, 96 or 128, contiguous 16-byte aligned documents. Queries are stacked up to
+// 128 rows; longer queries take several passes over each document.
+bool wg_plan(const ProblemView& v, StreamLaunch& plan);
+
+// Whether the wgmma kernels exist for this device (sm_90a code in this binary, a 9.0 GPU).
+bool wg_available(int device);
+
+// Scores every pair of `v` into v.out with the plan stream_plan or wg_plan made; the TMA kernel
+// runs where the plan allows it, `allow_tma` is set and the device and binary have sm_90.
 StreamLaunch run_stream(const ProblemView& v, StreamLaunch plan, bool allow_tma, int device,
                         cudaStream_t stream, const char* fn);
 

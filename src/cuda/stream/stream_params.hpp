@@ -41,6 +41,10 @@ COLMAX_HOST_DEVICE inline constexpr int tma_stage_bytes(int ks) {
 inline constexpr int kTmaMinBlocks = 2;
 inline constexpr int kTmaRingBudget = 96 * 1024;  // bytes of stages per block
 
+// Embedding widths of the wgmma kernel (16-element k-steps): dims 64, 96 and 128.
+inline constexpr int kWgKSteps[] = {4, 6, 8};
+inline constexpr int kNumWgKSteps = 3;
+
 struct StreamParams {
   ProblemView v;
   int32_t group = 1;      // queries stacked per cross pair

@@ -1,0 +1,311 @@
+// The wgmma stream kernel (sm_90a): many query rows against a stream of documents, on the
+// warpgroup tensor-core instructions.
+//
+// The product is taken transposed, S^T = D Q^T, so that the streamed operand needs no
+// particular shared-memory layout: the document stage (64 contiguous tokens, brought in by
+// one bulk copy, as in the TMA kernel) is the wgmma A operand, loaded into registers by each
+// warp (16 tokens a warp, the permuted layout of stream_common.cuh); the block's 128 query
+// rows are the B operand, written once per pass into shared memory in the 128-byte
+// swizzled layout, with the same permutation of the embedding. One m64n128k16 per 16-element k-step
+// gives the 64 x 128 similarities of a stage in 64 accumulator registers per thread; the max over
+// document tokens is then a max over accumulator rows: element-wise across stages, then
+// across the 8 lane groups and the 4 warps at the end of the pass.
+//
+// The block is one team of 4 warps (the stream kernels' team of R = 4: 128 rows, stacked
+// queries, row chunks for longer queries, the same producer, pairs and slot sums).
+#pragma once
+
+#include "cuda/stream/stream_common.cuh"
+
+namespace colmax::cuda::stream {
+
+inline constexpr int kWgRows = 128;   // query rows per pass (wgmma N)
+inline constexpr int kWgTokens = 64;  // document tokens per stage (wgmma M)
+
+template <Elem E>
+__device__ __forceinline__ void wgmma_rs(float (&d)[64], const uint32_t (&a)[4], uint64_t desc,
+                                         int scale_d) {
+  if constexpr (E == Elem::bf16) {
+    ptx::wgmma_m64n128k16_bf16_rs(d, a, desc, scale_d);
+  } else {
+    ptx::wgmma_m64n128k16_f16_rs(d, a, desc, scale_d);
+  }
+}
+
+template <Elem E, int KS>
+__global__ void __launch_bounds__(kStreamThreads, 1) stream_wg_kernel(const StreamParams p) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  static_assert(KS % 2 == 0, "whole 64-byte pieces");
+  constexpr int ST = kWgTokens;
+  constexpr int N = kWgRows;
+  constexpr int RB = KS * 32;  // bytes per token row
+  constexpr int SB = ST * RB;  // bytes per stage
+  // The query operand in the 128-byte swizzled K-major layout: per 64-element k-block, row n
+  // at 128 n bytes, its 16-byte chunk c stored at chunk c ^ (n mod 8) (conflict-free for the
+  // tensor cores and for the stores below); 8-row groups 1024 bytes apart.
+  constexpr int KB = N * 128;                           // bytes of one 64-element k-block
+  constexpr int QB = (KS / 4 + (KS % 4 ? 1 : 0)) * KB;  // bytes of the query operand
+  const ProblemView& v = p.v;
+  const int lane = threadIdx.x & 31, w = threadIdx.x >> 5;
+  const int g = lane >> 2, t4 = lane & 3;
+  const int S = p.stages;
+  constexpr int R = 4, TR = N;
+
+  extern __shared__ __align__(128) unsigned char smem[];
+  __shared__ float rowval[N];
+  __shared__ float partial[kStreamMaxSlots];
+  __shared__ int32_t prefix[kMaxPackedGroup + 1];
+  __shared__ float red[4][N];
+  __shared__ float qinv_s[N];
+  __shared__ uint8_t qok_s[N];
+
+  const uint32_t qbase = (ptx::smem_addr(smem) + 1023u) & ~1023u;  // swizzle atoms
+  const uint32_t ring = qbase + uint32_t(QB);
+  const uint32_t full0 = ring + uint32_t(S * SB);
+  const uint32_t empty0 = full0 + uint32_t(S * 8);
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < S; ++s) {
+      ptx::mbar_init(full0 + uint32_t(8 * s), 1);
+      ptx::mbar_init(empty0 + uint32_t(8 * s), uint32_t(R));
+    }
+    ptx::mbar_init_fence();
+  }
+  __syncthreads();
+
+  const int64_t pb = int64_t(blockIdx.x) * p.pairs / gridDim.x;
+  const int64_t pe = int64_t(blockIdx.x + 1) * p.pairs / gridDim.x;
+  const bool stacked_prefix = v.q.cu != nullptr && p.group > 1;
+  const bool has_dmask = v.d.mask.data != nullptr;
+  const float masked_fill = v.zero_mode ? 0.f : -INFINITY;
+
+  // ---- producer (warp 0): its own cursor over (pair, chunk, stage), as in the TMA kernel
+  uint32_t issued = 0, consumed = 0;
+  uint32_t p_stage = 0, p_wraps = 0, c_stage = 0, c_phase = 0;
+  int64_t p_pp = pb;
+  int p_c = 0, p_t = 0, p_ntiles = 0, p_nchunks = 0, p_dlen = 0;
+  const unsigned char* p_doc = nullptr;
+  bool p_done = false;
+  auto producer_pair = [&]() {
+    for (; p_pp < pe; ++p_pp) {
+      const PairSeqs ps = resolve_stream_pair(p, p_pp, nullptr);
+      p_ntiles = ps.nrows > 0 ? int((ps.dlen + ST - 1) / ST) : 0;
+      if (p_ntiles == 0) continue;
+      p_nchunks = chunks_of(ps, TR);
+      p_dlen = int(ps.dlen);
+      p_doc = v.d.data + ps.dtok * v.d.elem_bytes;
+      p_c = p_t = 0;
+      return;
+    }
+    p_done = true;
+  };
+  auto produce = [&]() {
+    while (!p_done && issued < consumed + uint32_t(S)) {
+      const uint32_t s = p_stage;
+      if (p_wraps > 0) ptx::mbar_wait(empty0 + 8 * s, (p_wraps - 1) & 1u);
+      if (lane == 0) {
+        const int tokens = min(ST, p_dlen - p_t * ST);
+        const uint32_t bytes = uint32_t(tokens * RB);
+        ptx::mbar_arrive_expect_tx(full0 + 8 * s, bytes);
+        ptx::bulk_copy_g2s(ring + s * uint32_t(SB), p_doc + int64_t(p_t) * SB, bytes,
+                           full0 + 8 * s);
+      }
+      ++issued;
+      if (++p_stage == uint32_t(S)) {
+        p_stage = 0;
+        ++p_wraps;
+      }
+      if (++p_t == p_ntiles) {
+        p_t = 0;
+        if (++p_c == p_nchunks) {
+          ++p_pp;
+          producer_pair();
+        }
+      }
+    }
+  };
+  if (w == 0) {
+    producer_pair();
+    produce();
+  }
+
+  int64_t cur_q0 = -1;
+  int cur_c = -1;
+
+  for (int64_t pp = pb; pp < pe; ++pp) {
+    const PairSeqs ps =
+        resolve_stream_pair(p, pp, stacked_prefix && w == 0 && lane == 0 ? prefix : nullptr);
+    const int nrows = int(ps.nrows), dlen = int(ps.dlen);
+    const int nchunks = chunks_of(ps, TR);
+    const int ntiles = nrows > 0 ? (dlen + ST - 1) / ST : 0;
+
+    for (int c = 0; c < nchunks; ++c) {
+      // ---- the pass's query rows into shared memory as B core matrices (when they change)
+      if (nrows > 0 && !(ps.q0 >= 0 && ps.q0 == cur_q0 && c == cur_c)) {
+        cur_q0 = ps.q0;
+        cur_c = c;
+        const int lq = int(v.q.length);
+#pragma unroll 1
+        for (int it = 0; it < N / 32; ++it) {
+          const int n = it * 32 + w * 8 + g;  // row of the pass
+          const int r = c * N + n;            // row of the pair
+          const bool in = r < nrows;
+          int64_t tok = 0, msk = 0;
+          if (in) {
+            if (v.q.cu == nullptr) {
+              const int sl = r / lq, t = r - sl * lq;
+              tok = ps.qtok + sl * v.q.outer_stride + int64_t(t) * v.q.token_stride;
+              msk = ps.qmask + sl * v.q.mask.outer_stride + int64_t(t) * v.q.mask.token_stride;
+            } else {
+              tok = ps.qtok + int64_t(r) * v.q.token_stride;
+              msk = ps.qmask + int64_t(r) * v.q.mask.token_stride;
+            }
+          }
+          RowShare<KS> share;
+          load_share<KS, true>(share, v.q.data + tok * v.q.elem_bytes, t4, in);
+          // Piece j of lane t4 holds logical 8-element chunks 4j..4j+3 (k-steps 2j, 2j + 1,
+          // halves e = 0, 1), 4 bytes each at position t4 of the chunk.
+          const uint32_t row = qbase + uint32_t(n * 128 + t4 * 4);
+#pragma unroll
+          for (int j = 0; j < KS / 2; ++j) {
+            const uint32_t words[4] = {share.v[j].x, share.v[j].y, share.v[j].z, share.v[j].w};
+#pragma unroll
+            for (int q = 0; q < 4; ++q) {
+              const int chunk = 4 * j + q;  // over the whole embedding
+              const int kb = chunk / 8, cc = chunk % 8;
+              ptx::st_shared_b32(row + uint32_t(kb * KB + ((cc ^ (n & 7)) * 16)), words[q]);
+            }
+          }
+          const float inv = v.normalize ? inv_norm(quad_sumsq<E, KS>(share)) : 1.f;
+          if (t4 == 0) {
+            qok_s[n] = in && mask_valid(v.q.mask, msk) ? 1 : 0;
+            qinv_s[n] = inv;
+          }
+        }
+        ptx::fence_proxy_async_shared();
+        __syncthreads();
+      }
+
+      // Running max per (query column 8j + 2 t4 + e), over this warp's token rows.
+      float runq[N / 8][2];
+#pragma unroll
+      for (int j = 0; j < N / 8; ++j) runq[j][0] = runq[j][1] = -INFINITY;
+
+      for (int t = 0; t < ntiles; ++t) {
+        const uint32_t s = c_stage;
+        ptx::mbar_wait(full0 + 8 * s, c_phase);
+        const uint32_t stage = ring + s * uint32_t(SB);
+        const int tok0 = t * ST + 16 * w + g;  // this lane's token rows tok0, tok0 + 8
+        RowShare<KS> ra, rb;
+        load_share_smem<KS>(ra, stage + uint32_t((16 * w + g) * RB), t4);
+        load_share_smem<KS>(rb, stage + uint32_t((16 * w + g + 8) * RB), t4);
+        uint32_t mbits[2] = {0, 0};
+        if (has_dmask) {
+#pragma unroll
+          for (int h = 0; h < 2; ++h) {
+            if (tok0 + 8 * h < dlen) {
+              mbits[h] = fold_mask_bits(load_mask_bits(
+                  v.d.mask, ps.dmask + int64_t(tok0 + 8 * h) * v.d.mask.token_stride));
+            }
+          }
+        }
+        // The stage's bytes are in registers: release it to the producer now.
+        __syncwarp();
+        if (lane == 0) ptx::mbar_arrive(empty0 + 8 * s);
+        ++consumed;
+        if (++c_stage == uint32_t(S)) {
+          c_stage = 0;
+          c_phase ^= 1u;
+        }
+        if (w == 0) produce();
+
+        uint32_t a[KS][4];
+#pragma unroll
+        for (int j = 0; j < KS / 2; ++j) {
+          a[2 * j][0] = ra.v[j].x;
+          a[2 * j][1] = rb.v[j].x;
+          a[2 * j][2] = ra.v[j].y;
+          a[2 * j][3] = rb.v[j].y;
+          a[2 * j + 1][0] = ra.v[j].z;
+          a[2 * j + 1][1] = rb.v[j].z;
+          a[2 * j + 1][2] = ra.v[j].w;
+          a[2 * j + 1][3] = rb.v[j].w;
+        }
+        float acc[64];
+#pragma unroll
+        for (int i = 0; i < 64; ++i) acc[i] = 0.f;
+        ptx::wgmma_fence();
+#pragma unroll
+        for (int ks = 0; ks < KS; ++ks) {
+          // k-step ks: k-block ks / 4, 32 bytes into its rows (the hardware applies the
+          // swizzle to the computed addresses).
+          wgmma_rs<E>(acc, a[ks],
+                      ptx::wgmma_desc_sw128(qbase + uint32_t((ks / 4) * KB + (ks % 4) * 32)),
+                      ks > 0 ? 1 : 0);
+        }
+        ptx::wgmma_commit();
+        ptx::wgmma_wait_all();
+#pragma unroll
+        for (int i = 0; i < 64; ++i) ptx::fence_register(acc[i]);
+
+        if (!has_dmask && !v.normalize && (t + 1) * ST <= dlen) {
+#pragma unroll
+          for (int j = 0; j < N / 8; ++j)
+#pragma unroll
+            for (int e = 0; e < 2; ++e) {
+              runq[j][e] = max_nan(runq[j][e], max_nan(acc[4 * j + e], acc[4 * j + 2 + e]));
+            }
+        } else {
+          bool in[2], ok[2];
+          float scale[2] = {1.f, 1.f};
+#pragma unroll
+          for (int h = 0; h < 2; ++h) {
+            in[h] = tok0 + 8 * h < dlen;
+            ok[h] = in[h] && (!has_dmask || mask_bits_valid(v.d.mask, mbits[h]));
+          }
+          if (v.normalize) {
+            scale[0] = inv_norm(quad_sumsq<E, KS>(ra));
+            scale[1] = inv_norm(quad_sumsq<E, KS>(rb));
+          }
+#pragma unroll
+          for (int j = 0; j < N / 8; ++j)
+#pragma unroll
+            for (int e = 0; e < 2; ++e) {
+              float m = runq[j][e];
+#pragma unroll
+              for (int h = 0; h < 2; ++h) {
+                const float fill = in[h] ? masked_fill : -INFINITY;
+                m = max_nan(m, ok[h] ? acc[4 * j + 2 * h + e] * scale[h] : fill);
+              }
+              runq[j][e] = m;
+            }
+        }
+      }
+
+      // ---- the pass's row maxima: across the 8 lane groups, then the 4 warps
+#pragma unroll
+      for (int j = 0; j < N / 8; ++j)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          float m = runq[j][e];
+          m = max_nan(m, __shfl_xor_sync(0xffffffffu, m, 4));
+          m = max_nan(m, __shfl_xor_sync(0xffffffffu, m, 8));
+          m = max_nan(m, __shfl_xor_sync(0xffffffffu, m, 16));
+          if (g == 0) red[w][8 * j + 2 * t4 + e] = m;
+        }
+      __syncthreads();
+      {
+        const int n = threadIdx.x;  // 128 threads, 128 rows
+        float m = red[0][n];
+#pragma unroll
+        for (int k = 1; k < 4; ++k) m = max_nan(m, red[k][n]);
+        rowval[n] = c * N + n < nrows && qok_s[n] ? (m == -INFINITY ? 0.f : m * qinv_s[n]) : 0.f;
+      }
+      __syncthreads();
+      sum_slots(v, ps, rowval, partial, prefix, stacked_prefix, c, nchunks, TR, R, w, lane);
+      __syncthreads();
+    }
+  }
+#endif
+}
+
+}  // namespace colmax::cuda::stream
