@@ -126,7 +126,8 @@ class _Jax(Framework):
     def finish(self, out, like):
         device = self._gpu(like)
         if device is None:
-            return self.jnp.asarray(out)
+            # On the input's device (jnp.asarray would pick the default one, maybe a GPU).
+            return self.jax.device_put(out, next(iter(like.devices())))
         from colmax import _C
 
         _C.cuda_synchronize(device.id)

@@ -3,6 +3,7 @@
 // DLPack without a copy (its deleter frees it). Only CUDA builds allocate anything.
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
+#include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
 #include <cstdint>

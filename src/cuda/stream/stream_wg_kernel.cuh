@@ -208,15 +208,6 @@ __global__ void __launch_bounds__(kStreamThreads, 1) stream_wg_kernel(const Stre
             }
           }
         }
-        // The stage's bytes are in registers: release it to the producer now.
-        __syncwarp();
-        if (lane == 0) ptx::mbar_arrive(empty0 + 8 * s);
-        ++consumed;
-        if (++c_stage == uint32_t(S)) {
-          c_stage = 0;
-          c_phase ^= 1u;
-        }
-        if (w == 0) produce();
 
         uint32_t a[KS][4];
 #pragma unroll
@@ -246,6 +237,18 @@ __global__ void __launch_bounds__(kStreamThreads, 1) stream_wg_kernel(const Stre
         ptx::wgmma_wait_all();
 #pragma unroll
         for (int i = 0; i < 64; ++i) ptx::fence_register(acc[i]);
+        // The tensor cores have consumed the fragments loaded from the stage: release it to
+        // the producer. (Releasing right after the loads, before any instruction used their
+        // values, is what compute-sanitizer's racecheck reported as a race with the next
+        // bulk copy into the stage.)
+        __syncwarp();
+        if (lane == 0) ptx::mbar_arrive(empty0 + 8 * s);
+        ++consumed;
+        if (++c_stage == uint32_t(S)) {
+          c_stage = 0;
+          c_phase ^= 1u;
+        }
+        if (w == 0) produce();
 
         if (!has_dmask && !v.normalize && (t + 1) * ST <= dlen) {
 #pragma unroll
