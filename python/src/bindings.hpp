@@ -5,9 +5,9 @@
 
 namespace colmax::python {
 
-void bind_forward(nanobind::module_& m);   // bind_maxsim.cpp
-void bind_runtime(nanobind::module_& m);   // bind_runtime.cpp
-void bind_backward(nanobind::module_& m);  // bind_backward.cpp (training, when built)
+void bind_forward(nanobind::module_& m);        // bind_maxsim.cpp
+void bind_runtime(nanobind::module_& m);        // bind_runtime.cpp
+void bind_backward(nanobind::module_& m);       // bind_backward.cpp (training, when built)
 void bind_device_buffer(nanobind::module_& m);  // bind_device_buffer.cpp
 
 }  // namespace colmax::python

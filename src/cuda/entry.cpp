@@ -98,7 +98,7 @@ void cuda_maxsim(const Problem& p) {
   cuda::DeviceGuard guard(p.device.id);
   require_supported(p.device.id, "maxsim");
   cuda::run_forward(cuda::make_problem_view(p), p.options.fp32_precision == Fp32Precision::exact,
-                 p.device.id, static_cast<cudaStream_t>(p.options.stream), "maxsim");
+                    p.device.id, static_cast<cudaStream_t>(p.options.stream), "maxsim");
 }
 
 // Documents are scored in chunks into scratch memory and merged into running top-k lists,
