@@ -196,13 +196,27 @@ struct QueryRows {
   float inv[MT][2];
 };
 
+// Element offsets of row r of a pair's stacked query rows (r < nrows) and of its mask element:
+// padded queries stack whole queries of Lq rows, packed ones are contiguous.
+__device__ __forceinline__ void query_row_offsets(const ProblemView& v, const PairSeqs& ps, int r,
+                                                  int64_t& tok, int64_t& msk) {
+  if (v.q.cu == nullptr) {
+    const int lq = int(v.q.length);
+    const int s = r / lq, t = r - s * lq;
+    tok = ps.qtok + s * v.q.outer_stride + int64_t(t) * v.q.token_stride;
+    msk = ps.qmask + s * v.q.mask.outer_stride + int64_t(t) * v.q.mask.token_stride;
+  } else {
+    tok = ps.qtok + int64_t(r) * v.q.token_stride;
+    msk = ps.qmask + int64_t(r) * v.q.mask.token_stride;
+  }
+}
+
 // Loads rows [wrow0, wrow0 + 16 MT) of the pair's query rows (rows past nrows are zero and
 // invalid).
 template <Elem E, int KS, int MT>
 __device__ __forceinline__ void load_query_rows(QueryRows<KS, MT>& q, const ProblemView& v,
                                                 const PairSeqs& ps, int wrow0, int nrows, int g,
                                                 int t4) {
-  const int lq = int(v.q.length);
 #pragma unroll
   for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
@@ -210,16 +224,7 @@ __device__ __forceinline__ void load_query_rows(QueryRows<KS, MT>& q, const Prob
       const int r = wrow0 + mt * 16 + h * 8 + g;
       const bool in = r < nrows;
       int64_t tok = 0, msk = 0;
-      if (in) {
-        if (v.q.cu == nullptr) {
-          const int s = r / lq, t = r - s * lq;
-          tok = ps.qtok + s * v.q.outer_stride + int64_t(t) * v.q.token_stride;
-          msk = ps.qmask + s * v.q.mask.outer_stride + int64_t(t) * v.q.mask.token_stride;
-        } else {
-          tok = ps.qtok + int64_t(r) * v.q.token_stride;
-          msk = ps.qmask + int64_t(r) * v.q.mask.token_stride;
-        }
-      }
+      if (in) query_row_offsets(v, ps, r, tok, msk);
       RowShare<KS> s;
       load_share<KS, true>(s, v.q.data + tok * v.q.elem_bytes, t4, in);
 #pragma unroll

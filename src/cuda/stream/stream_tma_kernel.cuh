@@ -15,7 +15,7 @@
 // to the register kernel otherwise, and on architectures before sm_90.
 #pragma once
 
-#include "cuda/stream/stream_common.cuh"
+#include "cuda/stream/stream_ring.cuh"
 
 namespace colmax::cuda::stream {
 
@@ -47,19 +47,8 @@ __global__ void __launch_bounds__(kStreamThreads, kTmaMinBlocks)
   float* const partial = partial_s[team];
   int32_t* const prefix = prefix_s[team];
 
-  const uint32_t ring = ptx::smem_addr(smem) + uint32_t(team * S * SB);
   const uint32_t bars = ptx::smem_addr(smem) + uint32_t(teams_per_block * S * SB);
-  const uint32_t full0 = bars + uint32_t(team * 2 * S * 8);  // full[s] = full0 + 8 s
-  const uint32_t empty0 = full0 + uint32_t(S * 8);
-  if (threadIdx.x == 0) {
-    for (int t = 0; t < teams_per_block; ++t) {
-      for (int s = 0; s < S; ++s) {
-        ptx::mbar_init(bars + uint32_t((t * 2 * S + s) * 8), 1);
-        ptx::mbar_init(bars + uint32_t((t * 2 * S + S + s) * 8), uint32_t(R));
-      }
-    }
-    ptx::mbar_init_fence();
-  }
+  if (threadIdx.x == 0) StageRing<ST, RB>::init_barriers(bars, teams_per_block, S, R);
   __syncthreads();
 
   const int64_t nteams = int64_t(gridDim.x) * teams_per_block;
@@ -71,59 +60,15 @@ __global__ void __launch_bounds__(kStreamThreads, kTmaMinBlocks)
   const bool has_dmask = v.d.mask.data != nullptr;
   const float masked_fill = v.zero_mode ? 0.f : -INFINITY;
 
-  // ---- producer (warp 0 of the team): its own cursor over (pair, chunk, stage)
-  // Stage and wrap counters kept incrementally (no division by S per stage).
-  uint32_t issued = 0, consumed = 0;
-  uint32_t p_stage = 0, p_wraps = 0;  // producer: stage of tile `issued`, issued / S
-  uint32_t c_stage = 0, c_phase = 0;  // consumer: stage of tile `consumed`, (consumed / S) & 1
-  int64_t p_pp = pb;
-  int p_c = 0, p_t = 0, p_ntiles = 0, p_nchunks = 0, p_dlen = 0;
-  const unsigned char* p_doc = nullptr;
-  bool p_done = false;
-  // Moves the producer to the first pair at or after p_pp that has stages to copy.
-  auto producer_pair = [&]() {
-    for (; p_pp < pe; ++p_pp) {
-      const PairSeqs ps = resolve_stream_pair(p, p_pp, nullptr);
-      p_ntiles = ps.nrows > 0 ? int((ps.dlen + ST - 1) / ST) : 0;
-      if (p_ntiles == 0) continue;
-      p_nchunks = chunks_of(ps, TR);
-      p_dlen = int(ps.dlen);
-      p_doc = v.d.data + ps.dtok * v.d.elem_bytes;
-      p_c = p_t = 0;
-      return;
-    }
-    p_done = true;
-  };
-  auto produce = [&]() {
-    while (!p_done && issued < consumed + uint32_t(S)) {
-      const uint32_t s = p_stage;
-      // The stage's previous tile (issued - S) must have been released by every warp.
-      if (p_wraps > 0) ptx::mbar_wait(empty0 + 8 * s, (p_wraps - 1) & 1u);
-      if (lane == 0) {
-        const int tokens = min(ST, p_dlen - p_t * ST);
-        const uint32_t bytes = uint32_t(tokens * RB);
-        ptx::mbar_arrive_expect_tx(full0 + 8 * s, bytes);
-        ptx::bulk_copy_g2s(ring + s * uint32_t(SB), p_doc + int64_t(p_t) * SB, bytes,
-                           full0 + 8 * s);
-      }
-      ++issued;
-      if (++p_stage == uint32_t(S)) {
-        p_stage = 0;
-        ++p_wraps;
-      }
-      if (++p_t == p_ntiles) {
-        p_t = 0;
-        if (++p_c == p_nchunks) {
-          ++p_pp;
-          producer_pair();
-        }
-      }
-    }
-  };
-  if (wt == 0) {
-    producer_pair();
-    produce();
-  }
+  // Warp 0 of the team also fills the team's ring.
+  StageRing<ST, RB> ring{&p,
+                         ptx::smem_addr(smem) + uint32_t(team * S * SB),
+                         bars + uint32_t(team * 2 * S * 8),
+                         bars + uint32_t((team * 2 + 1) * S * 8),
+                         S,
+                         TR,
+                         pe};
+  if (wt == 0) ring.start(pb, lane);
 
   QueryRows<KS, MT> q;
   int64_t cur_q0 = -1;
@@ -134,7 +79,7 @@ __global__ void __launch_bounds__(kStreamThreads, kTmaMinBlocks)
         resolve_stream_pair(p, pp, stacked_prefix && wt == 0 && lane == 0 ? prefix : nullptr);
     const int nrows = int(ps.nrows), dlen = int(ps.dlen);
     const int nchunks = chunks_of(ps, TR);
-    const int ntiles = nrows > 0 ? (dlen + ST - 1) / ST : 0;
+    const int ntiles = StageRing<ST, RB>::stages_of(ps);
     const int64_t mask0 = ps.dmask + int64_t(lane) * v.d.mask.token_stride;
 
     for (int c = 0; c < nchunks; ++c) {
@@ -164,10 +109,9 @@ __global__ void __launch_bounds__(kStreamThreads, kTmaMinBlocks)
       if (has_dmask && active && ntiles > 0) load_masks(0, mnext);
 
       for (int t = 0; t < ntiles; ++t) {
-        const uint32_t s = c_stage;
-        ptx::mbar_wait(full0 + 8 * s, c_phase);
+        const uint32_t stage_addr = ring.wait_full();
         if (active) {
-          const uint32_t stage = ring + s * uint32_t(SB) + uint32_t(g * PITCH);
+          const uint32_t stage = stage_addr + uint32_t(g * PITCH);
           if (!has_dmask && !v.normalize && (t + 1) * ST <= dlen) {
             // A full stage without masks: tiles two at a time, branch-free.
 #pragma unroll
@@ -220,14 +164,7 @@ __global__ void __launch_bounds__(kStreamThreads, kTmaMinBlocks)
             }
           }
         }
-        __syncwarp();
-        if (lane == 0) ptx::mbar_arrive(empty0 + 8 * s);
-        ++consumed;
-        if (++c_stage == uint32_t(S)) {
-          c_stage = 0;
-          c_phase ^= 1u;
-        }
-        if (wt == 0) produce();
+        ring.release(lane, wt == 0);
       }
       if (active) write_row_maxima<KS, MT>(rowval, wt * MT * 16, runmax, q, g, t4);
       team_sync(R, team);

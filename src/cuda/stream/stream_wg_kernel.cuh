@@ -15,7 +15,7 @@
 // queries, row chunks for longer queries, the same producer, pairs and slot sums).
 #pragma once
 
-#include "cuda/stream/stream_common.cuh"
+#include "cuda/stream/stream_ring.cuh"
 
 namespace colmax::cuda::stream {
 
@@ -60,16 +60,8 @@ __global__ void __launch_bounds__(kStreamThreads, 1) stream_wg_kernel(const Stre
   __shared__ uint8_t qok_s[N];
 
   const uint32_t qbase = (ptx::smem_addr(smem) + 1023u) & ~1023u;  // swizzle atoms
-  const uint32_t ring = qbase + uint32_t(QB);
-  const uint32_t full0 = ring + uint32_t(S * SB);
-  const uint32_t empty0 = full0 + uint32_t(S * 8);
-  if (threadIdx.x == 0) {
-    for (int s = 0; s < S; ++s) {
-      ptx::mbar_init(full0 + uint32_t(8 * s), 1);
-      ptx::mbar_init(empty0 + uint32_t(8 * s), uint32_t(R));
-    }
-    ptx::mbar_init_fence();
-  }
+  const uint32_t bars = qbase + uint32_t(QB + S * SB);
+  if (threadIdx.x == 0) StageRing<ST, RB>::init_barriers(bars, 1, S, R);
   __syncthreads();
 
   const int64_t pb = int64_t(blockIdx.x) * p.pairs / gridDim.x;
@@ -78,55 +70,9 @@ __global__ void __launch_bounds__(kStreamThreads, 1) stream_wg_kernel(const Stre
   const bool has_dmask = v.d.mask.data != nullptr;
   const float masked_fill = v.zero_mode ? 0.f : -INFINITY;
 
-  // ---- producer (warp 0): its own cursor over (pair, chunk, stage), as in the TMA kernel
-  uint32_t issued = 0, consumed = 0;
-  uint32_t p_stage = 0, p_wraps = 0, c_stage = 0, c_phase = 0;
-  int64_t p_pp = pb;
-  int p_c = 0, p_t = 0, p_ntiles = 0, p_nchunks = 0, p_dlen = 0;
-  const unsigned char* p_doc = nullptr;
-  bool p_done = false;
-  auto producer_pair = [&]() {
-    for (; p_pp < pe; ++p_pp) {
-      const PairSeqs ps = resolve_stream_pair(p, p_pp, nullptr);
-      p_ntiles = ps.nrows > 0 ? int((ps.dlen + ST - 1) / ST) : 0;
-      if (p_ntiles == 0) continue;
-      p_nchunks = chunks_of(ps, TR);
-      p_dlen = int(ps.dlen);
-      p_doc = v.d.data + ps.dtok * v.d.elem_bytes;
-      p_c = p_t = 0;
-      return;
-    }
-    p_done = true;
-  };
-  auto produce = [&]() {
-    while (!p_done && issued < consumed + uint32_t(S)) {
-      const uint32_t s = p_stage;
-      if (p_wraps > 0) ptx::mbar_wait(empty0 + 8 * s, (p_wraps - 1) & 1u);
-      if (lane == 0) {
-        const int tokens = min(ST, p_dlen - p_t * ST);
-        const uint32_t bytes = uint32_t(tokens * RB);
-        ptx::mbar_arrive_expect_tx(full0 + 8 * s, bytes);
-        ptx::bulk_copy_g2s(ring + s * uint32_t(SB), p_doc + int64_t(p_t) * SB, bytes,
-                           full0 + 8 * s);
-      }
-      ++issued;
-      if (++p_stage == uint32_t(S)) {
-        p_stage = 0;
-        ++p_wraps;
-      }
-      if (++p_t == p_ntiles) {
-        p_t = 0;
-        if (++p_c == p_nchunks) {
-          ++p_pp;
-          producer_pair();
-        }
-      }
-    }
-  };
-  if (w == 0) {
-    producer_pair();
-    produce();
-  }
+  // Warp 0 also fills the ring.
+  StageRing<ST, RB> ring{&p, qbase + uint32_t(QB), bars, bars + uint32_t(S * 8), S, TR, pe};
+  if (w == 0) ring.start(pb, lane);
 
   int64_t cur_q0 = -1;
   int cur_c = -1;
@@ -136,30 +82,20 @@ __global__ void __launch_bounds__(kStreamThreads, 1) stream_wg_kernel(const Stre
         resolve_stream_pair(p, pp, stacked_prefix && w == 0 && lane == 0 ? prefix : nullptr);
     const int nrows = int(ps.nrows), dlen = int(ps.dlen);
     const int nchunks = chunks_of(ps, TR);
-    const int ntiles = nrows > 0 ? (dlen + ST - 1) / ST : 0;
+    const int ntiles = StageRing<ST, RB>::stages_of(ps);
 
     for (int c = 0; c < nchunks; ++c) {
-      // ---- the pass's query rows into shared memory as B core matrices (when they change)
+      // ---- the pass's query rows into shared memory, swizzled (when they change)
       if (nrows > 0 && !(ps.q0 >= 0 && ps.q0 == cur_q0 && c == cur_c)) {
         cur_q0 = ps.q0;
         cur_c = c;
-        const int lq = int(v.q.length);
 #pragma unroll 1
         for (int it = 0; it < N / 32; ++it) {
           const int n = it * 32 + w * 8 + g;  // row of the pass
           const int r = c * N + n;            // row of the pair
           const bool in = r < nrows;
           int64_t tok = 0, msk = 0;
-          if (in) {
-            if (v.q.cu == nullptr) {
-              const int sl = r / lq, t = r - sl * lq;
-              tok = ps.qtok + sl * v.q.outer_stride + int64_t(t) * v.q.token_stride;
-              msk = ps.qmask + sl * v.q.mask.outer_stride + int64_t(t) * v.q.mask.token_stride;
-            } else {
-              tok = ps.qtok + int64_t(r) * v.q.token_stride;
-              msk = ps.qmask + int64_t(r) * v.q.mask.token_stride;
-            }
-          }
+          if (in) query_row_offsets(v, ps, r, tok, msk);
           RowShare<KS> share;
           load_share<KS, true>(share, v.q.data + tok * v.q.elem_bytes, t4, in);
           // Piece j of lane t4 holds logical 8-element chunks 4j..4j+3 (k-steps 2j, 2j + 1,
@@ -191,9 +127,7 @@ __global__ void __launch_bounds__(kStreamThreads, 1) stream_wg_kernel(const Stre
       for (int j = 0; j < N / 8; ++j) runq[j][0] = runq[j][1] = -INFINITY;
 
       for (int t = 0; t < ntiles; ++t) {
-        const uint32_t s = c_stage;
-        ptx::mbar_wait(full0 + 8 * s, c_phase);
-        const uint32_t stage = ring + s * uint32_t(SB);
+        const uint32_t stage = ring.wait_full();
         const int tok0 = t * ST + 16 * w + g;  // this lane's token rows tok0, tok0 + 8
         RowShare<KS> ra, rb;
         load_share_smem<KS>(ra, stage + uint32_t((16 * w + g) * RB), t4);
@@ -241,14 +175,7 @@ __global__ void __launch_bounds__(kStreamThreads, 1) stream_wg_kernel(const Stre
         // the producer. (Releasing right after the loads, before any instruction used their
         // values, is what compute-sanitizer's racecheck reported as a race with the next
         // bulk copy into the stage.)
-        __syncwarp();
-        if (lane == 0) ptx::mbar_arrive(empty0 + 8 * s);
-        ++consumed;
-        if (++c_stage == uint32_t(S)) {
-          c_stage = 0;
-          c_phase ^= 1u;
-        }
-        if (w == 0) produce();
+        ring.release(lane, w == 0);
 
         if (!has_dmask && !v.normalize && (t + 1) * ST <= dlen) {
 #pragma unroll
