@@ -16,6 +16,7 @@
 
 #include "cuda/common/device_access.cuh"
 #include "cuda/common/ptx.cuh"
+#include "cuda/common/slot_sums.cuh"
 #include "cuda/stream/stream_params.hpp"
 
 namespace colmax::cuda::stream {
@@ -277,35 +278,14 @@ __device__ __forceinline__ void sum_slots(const ProblemView& v, const PairSeqs& 
                                           const float* rowval, float* partial,
                                           const int32_t* prefix, bool stacked_prefix, int c,
                                           int nchunks, int TR, int R, int wt, int lane) {
-  const int c0 = c * TR;
-  const int lq = int(v.q.length);
-  const int nrows = int(ps.nrows);
-  for (int s = wt; s < ps.nslots; s += R) {
-    int lo, hi;
-    if (stacked_prefix) {
-      lo = prefix[s];
-      hi = prefix[s + 1];
-    } else if (v.q.cu == nullptr) {
-      lo = s * lq;
-      hi = lo + lq;
-    } else {
-      lo = 0;
-      hi = nrows;
-    }
-    lo = lo < c0 ? 0 : lo - c0;
-    hi = hi > c0 + TR ? TR : hi - c0;
-    float sum = 0.f;
-    for (int r = lo + lane; r < hi; r += 32) sum += rowval[r];
-#pragma unroll
-    for (int o = 16; o > 0; o /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, o);
-    if (lane == 0) {
-      const float total = (c == 0 ? 0.f : partial[s]) + sum;
-      partial[s] = total;
-      if (c == nchunks - 1) {
-        v.out[ps.out + s * ps.out_slot_stride] = (ps.bad_slots >> (s & 31)) & 1u ? NAN : total;
-      }
-    }
-  }
+  const SlotPair sp{ps.nslots,
+                    int(ps.nrows),
+                    nchunks,
+                    ps.out,
+                    ps.out_slot_stride,
+                    ps.bad_slots,
+                    stacked_prefix ? prefix : nullptr};
+  sum_slot_rows(v, sp, rowval, partial, c, TR, wt, R, lane);
 }
 
 // The pair a team's pp-th position stands for: cross pairs in document-major order put the

@@ -25,6 +25,7 @@
 
 #include "cuda/common/device_access.cuh"
 #include "cuda/common/ptx.cuh"
+#include "cuda/common/slot_sums.cuh"
 #include "cuda/tile/tile_params.hpp"
 
 namespace colmax::cuda::tile {
@@ -361,33 +362,14 @@ __global__ void __launch_bounds__(32 * WM * WN) tile_kernel(const TileParams p) 
       rowval[tid] = valid ? (m == -INFINITY ? 0.f : m * qrow_inv) : 0.f;
     }
     __syncthreads();
-    const int c0 = c * M;
-    for (int s = warp; s < d.nslots; s += WM * WN) {
-      int lo, hi;
-      if (p.prefix_len > 0) {
-        lo = prefix[i * p.prefix_len + s];
-        hi = prefix[i * p.prefix_len + s + 1];
-      } else if (v.q.cu == nullptr) {
-        lo = s * lq;
-        hi = lo + lq;
-      } else {
-        lo = 0;
-        hi = d.nrows;
-      }
-      lo = lo < c0 ? 0 : lo - c0;
-      hi = hi > c0 + M ? M : hi - c0;
-      float sum = 0.f;
-      for (int r = lo + lane; r < hi; r += 32) sum += rowval[r];
-#pragma unroll
-      for (int o = 16; o > 0; o /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, o);
-      if (lane == 0) {
-        const float total = (c == 0 ? 0.f : partial[s]) + sum;
-        partial[s] = total;
-        if (c == d.nchunks - 1) {
-          v.out[d.out + s * d.out_slot_stride] = (d.bad_slots >> (s & 31)) & 1u ? NAN : total;
-        }
-      }
-    }
+    const SlotPair sp{d.nslots,
+                      d.nrows,
+                      d.nchunks,
+                      d.out,
+                      d.out_slot_stride,
+                      d.bad_slots,
+                      p.prefix_len > 0 ? prefix + i * p.prefix_len : nullptr};
+    sum_slot_rows(v, sp, rowval, partial, c, M, warp, WM * WN, lane);
   };
 
   for (int64_t batch = pb; batch < pe; batch += kPairBatch) {
