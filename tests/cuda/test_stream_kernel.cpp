@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <string>
+#include <vector>
 
 #include "cuda/forward.hpp"
 #include "cuda/stream/stream_launch.hpp"
@@ -81,14 +83,24 @@ std::vector<CaseSpec> stream_specs() {
   return specs;
 }
 
+// A case through whatever family is forced, against the float64 reference ("" when they agree).
+std::string check(const CaseSpec& spec) {
+  const Case c = make_case(spec);
+  return compare_scores(gpu_scores(c, c.options()), reference_scores(c), tolerance(spec));
+}
+
+// Every spec through family `f`.
+void all_match(cuda::ForwardFamily f, const std::vector<CaseSpec>& specs) {
+  ForceFamily force(f);
+  for (const CaseSpec& spec : specs) ASSERT_EQ(check(spec), "") << spec.describe();
+}
+
 TEST(CudaStreamKernel, MatchesReference) {
   COLMAX_REQUIRE_GPU();
   ForceFamily force(cuda::ForwardFamily::stream);
   for (const CaseSpec& spec : stream_specs()) {
-    const Case c = make_case(spec);
     const uint64_t before = cuda::stream_launch_count();
-    ASSERT_EQ(compare_scores(gpu_scores(c, c.options()), reference_scores(c), tolerance(spec)), "")
-        << spec.describe();
+    ASSERT_EQ(check(spec), "") << spec.describe();
     // Empty batches launch nothing; every other case must have run on the stream kernel.
     const bool empty =
         spec.nq == 0 || spec.nd == 0 || (spec.layout == Layout::packed_pairs && spec.np == 0);
@@ -101,12 +113,7 @@ TEST(CudaStreamKernel, MatchesReference) {
 // Without the copy engine: the register kernel (what sm_80-89 and strided documents run).
 TEST(CudaStreamKernel, RegisterKernelMatchesReference) {
   COLMAX_REQUIRE_GPU();
-  ForceFamily force(cuda::ForwardFamily::stream_registers);
-  for (const CaseSpec& spec : stream_specs()) {
-    const Case c = make_case(spec);
-    ASSERT_EQ(compare_scores(gpu_scores(c, c.options()), reference_scores(c), tolerance(spec)), "")
-        << spec.describe();
-  }
+  all_match(cuda::ForwardFamily::stream_registers, stream_specs());
 }
 
 // The wgmma kernel (sm_90a): the widths it runs (64, 96, 128) of the same cases, plus
@@ -155,22 +162,12 @@ std::vector<CaseSpec> wg_specs() {
 
 TEST(CudaStreamKernel, WgmmaKernelMatchesReference) {
   COLMAX_REQUIRE_GPU();
-  ForceFamily force(cuda::ForwardFamily::stream_wgmma);
-  for (const CaseSpec& spec : wg_specs()) {
-    const Case c = make_case(spec);
-    ASSERT_EQ(compare_scores(gpu_scores(c, c.options()), reference_scores(c), tolerance(spec)), "")
-        << spec.describe();
-  }
+  all_match(cuda::ForwardFamily::stream_wgmma, wg_specs());
 }
 
 TEST(CudaStreamKernel, TileFamilyAgreesOnTheSameCases) {
   COLMAX_REQUIRE_GPU();
-  ForceFamily force(cuda::ForwardFamily::tile);
-  for (const CaseSpec& spec : stream_specs()) {
-    const Case c = make_case(spec);
-    ASSERT_EQ(compare_scores(gpu_scores(c, c.options()), reference_scores(c), tolerance(spec)), "")
-        << spec.describe();
-  }
+  all_match(cuda::ForwardFamily::tile, stream_specs());
 }
 
 // ---- the dispatch rule (no GPU needed)

@@ -1,4 +1,4 @@
-// What the two stream kernels share: the permuted fragment layout, the query rows held in
+// What the stream kernels share: the permuted fragment layout, the query rows held in
 // registers, the fold of a tile into the running max, and the end of a pair (row maxima
 // through shared memory, sums per query slot, scores).
 //
@@ -211,6 +211,21 @@ __device__ __forceinline__ void query_row_offsets(const ProblemView& v, const Pa
     msk = ps.qmask + int64_t(r) * v.q.mask.token_stride;
   }
 }
+
+// Which query rows a warp (or block) holds: those of query group q0, row chunk c. Consecutive
+// pairs often share them (one query against many documents): they are loaded again only when
+// the group or the chunk changes; a bad pair (q0 < 0) never matches.
+struct HeldQuery {
+  int64_t q0 = -1;
+  int c = -1;
+  // True when (q0, c) is not what is held; it is held from now on.
+  __device__ bool replace(int64_t q0_, int c_) {
+    if (q0_ >= 0 && q0_ == q0 && c_ == c) return false;
+    q0 = q0_;
+    c = c_;
+    return true;
+  }
+};
 
 // Loads rows [wrow0, wrow0 + 16 MT) of the pair's query rows (rows past nrows are zero and
 // invalid).

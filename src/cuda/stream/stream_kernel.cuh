@@ -67,8 +67,7 @@ __global__ void __launch_bounds__(kStreamThreads, stream_min_blocks(KS))
   const int64_t dsb = v.d.token_stride * v.d.elem_bytes;  // bytes between tokens
 
   QueryRows<KS, MT> q;
-  int64_t cur_q0 = -1;
-  int cur_c = -1;
+  HeldQuery held;
 
   for (int64_t pp = pb; pp < pe; ++pp) {
     const PairSeqs ps =
@@ -80,9 +79,7 @@ __global__ void __launch_bounds__(kStreamThreads, stream_min_blocks(KS))
       const int wrow0 = c * TR + wt * MT * 16;
       if (wrow0 < nrows) {
         // The warp's query rows stay in registers while consecutive pairs share them.
-        if (!(ps.q0 >= 0 && ps.q0 == cur_q0 && c == cur_c)) {
-          cur_q0 = ps.q0;
-          cur_c = c;
+        if (held.replace(ps.q0, c)) {
           load_query_rows<E, KS, MT>(q, v, ps, wrow0, nrows, g, t4);
         }
 

@@ -71,8 +71,7 @@ __global__ void __launch_bounds__(kStreamThreads, kTmaMinBlocks)
   if (wt == 0) ring.start(pb, lane);
 
   QueryRows<KS, MT> q;
-  int64_t cur_q0 = -1;
-  int cur_c = -1;
+  HeldQuery held;
 
   for (int64_t pp = pb; pp < pe; ++pp) {
     const PairSeqs ps =
@@ -85,9 +84,7 @@ __global__ void __launch_bounds__(kStreamThreads, kTmaMinBlocks)
     for (int c = 0; c < nchunks; ++c) {
       const int wrow0 = c * TR + wt * MT * 16;
       const bool active = wrow0 < nrows;
-      if (active && !(ps.q0 >= 0 && ps.q0 == cur_q0 && c == cur_c)) {
-        cur_q0 = ps.q0;
-        cur_c = c;
+      if (active && held.replace(ps.q0, c)) {
         load_query_rows<E, KS, MT>(q, v, ps, wrow0, nrows, g, t4);
       }
       float runmax[MT][4];

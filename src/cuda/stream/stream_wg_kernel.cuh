@@ -74,8 +74,7 @@ __global__ void __launch_bounds__(kStreamThreads, 1) stream_wg_kernel(const Stre
   StageRing<ST, RB> ring{&p, qbase + uint32_t(QB), bars, bars + uint32_t(S * 8), S, TR, pe};
   if (w == 0) ring.start(pb, lane);
 
-  int64_t cur_q0 = -1;
-  int cur_c = -1;
+  HeldQuery held;
 
   for (int64_t pp = pb; pp < pe; ++pp) {
     const PairSeqs ps =
@@ -86,9 +85,7 @@ __global__ void __launch_bounds__(kStreamThreads, 1) stream_wg_kernel(const Stre
 
     for (int c = 0; c < nchunks; ++c) {
       // ---- the pass's query rows into shared memory, swizzled (when they change)
-      if (nrows > 0 && !(ps.q0 >= 0 && ps.q0 == cur_q0 && c == cur_c)) {
-        cur_q0 = ps.q0;
-        cur_c = c;
+      if (nrows > 0 && held.replace(ps.q0, c)) {
 #pragma unroll 1
         for (int it = 0; it < N / 32; ++it) {
           const int n = it * 32 + w * 8 + g;  // row of the pass
