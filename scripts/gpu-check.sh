@@ -149,7 +149,7 @@ if has profile; then
 fi
 
 if has racecheck; then
-  COLMAX_STREAM_CASES=8 sanitize racecheck 'CudaSweep.MatchesReference:CudaGuards.Bad*:CudaStreamKernel.MatchesReference' 12 90
+  COLMAX_STREAM_CASES=8 sanitize racecheck 'CudaSweep.MatchesReference:CudaGuards.Bad*:CudaStreamKernel.*Reference' 12 150
 fi
 
 {

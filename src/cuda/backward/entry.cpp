@@ -14,6 +14,9 @@
 #include "cuda/backward/backward.cuh"
 #include "cuda/backward/forward.cuh"
 #include "cuda/backward/views_build.hpp"
+#include "cuda/common/problem_view.hpp"
+#include "cuda/forward.hpp"
+#include "cuda/stream/stream_launch.hpp"
 
 namespace colmax::detail {
 namespace cuda_train {
@@ -180,6 +183,18 @@ void compute_inverse_norms(const Scratch& s, const ForwardScratch& f, const Prob
 void run_forward(const Scratch& s, const ForwardScratch& f, const Problem& p,
                  const WinnerView& winners, const Scores& out, const DeviceProps& dev,
                  cudaStream_t stream) {
+  // The wgmma stream kernel with winners wherever it runs (sm_90a, both sides bf16 or both
+  // fp16, dim 64/96/128, contiguous documents); COLMAX_CUDA_KERNEL=tile keeps the kernel below.
+  if (cuda::forward_family() != cuda::ForwardFamily::tile) {
+    cuda::ProblemView v = cuda::make_problem_view(p);
+    v.out = out.data;
+    v.out_stride0 = out.stride0;
+    v.out_stride1 = out.stride1;
+    if (cuda::run_wg_winners(v, winners.data, winners.is16 != 0, winners.width, p.device.id,
+                             stream)) {
+      return;
+    }
+  }
   ForwardParams fp;
   fp.q = make_seqs(p.q);
   fp.d = make_seqs(p.d);

@@ -12,7 +12,11 @@ const void* stream_tma_kernel_bf16(int ks_index) {
 }
 
 const void* stream_wg_kernel_bf16(int wg_index) {
-  return instantiate_stream_wg_kernels<Elem::bf16>(wg_index);
+  return instantiate_stream_wg_kernels<Elem::bf16, false>(wg_index);
+}
+
+const void* stream_wg_winners_kernel_bf16(int wg_index) {
+  return instantiate_stream_wg_kernels<Elem::bf16, true>(wg_index);
 }
 
 }  // namespace colmax::cuda

@@ -64,12 +64,18 @@ __device__ __forceinline__ void load_share(RowShare<KS>& r, const unsigned char*
   if constexpr (KS % 2 == 1) r.tail = ptx::ld_nc_8<kL1>(row + (KS / 2) * 64 + t4 * 8, in);
 }
 
-// The same share from a row in shared memory (byte address).
+// The same share from a row in shared memory (byte address); zeros, without reading, when
+// `in` is false (a row past the tokens the last copy into the stage wrote).
 template <int KS>
-__device__ __forceinline__ void load_share_smem(RowShare<KS>& r, uint32_t row, int t4) {
+__device__ __forceinline__ void load_share_smem(RowShare<KS>& r, uint32_t row, int t4,
+                                                bool in = true) {
 #pragma unroll
-  for (int j = 0; j < KS / 2; ++j) r.v[j] = ptx::ld_shared_16(row + uint32_t(j * 64 + t4 * 16));
-  if constexpr (KS % 2 == 1) r.tail = ptx::ld_shared_8(row + uint32_t((KS / 2) * 64 + t4 * 8));
+  for (int j = 0; j < KS / 2; ++j) {
+    r.v[j] = in ? ptx::ld_shared_16(row + uint32_t(j * 64 + t4 * 16)) : make_uint4(0, 0, 0, 0);
+  }
+  if constexpr (KS % 2 == 1) {
+    r.tail = in ? ptx::ld_shared_8(row + uint32_t((KS / 2) * 64 + t4 * 8)) : make_uint2(0, 0);
+  }
 }
 
 template <Elem E, int KS>

@@ -12,7 +12,11 @@ const void* stream_tma_kernel_f16(int ks_index) {
 }
 
 const void* stream_wg_kernel_f16(int wg_index) {
-  return instantiate_stream_wg_kernels<Elem::f16>(wg_index);
+  return instantiate_stream_wg_kernels<Elem::f16, false>(wg_index);
+}
+
+const void* stream_wg_winners_kernel_f16(int wg_index) {
+  return instantiate_stream_wg_kernels<Elem::f16, true>(wg_index);
 }
 
 }  // namespace colmax::cuda

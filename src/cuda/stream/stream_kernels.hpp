@@ -14,5 +14,8 @@ const void* stream_tma_kernel_f16(int ks_index);
 // stream_wg_kernel<E, kWgKSteps[wg_index]> (sm_90a code only).
 const void* stream_wg_kernel_bf16(int wg_index);
 const void* stream_wg_kernel_f16(int wg_index);
+// The same with winners (stream_wg_kernel<E, KS, true>): training's forward with saved state.
+const void* stream_wg_winners_kernel_bf16(int wg_index);
+const void* stream_wg_winners_kernel_f16(int wg_index);
 
 }  // namespace colmax::cuda

@@ -187,51 +187,74 @@ bool stream_plan(const ProblemView& v, StreamLaunch& plan) {
   return true;
 }
 
+namespace {
+
+// Launches the wgmma kernel (with winners when p.winners is set) for a plan of wg_plan.
+StreamLaunch launch_wg(const ProblemView& v, StreamLaunch plan, StreamParams p, int device,
+                       cudaStream_t stream, const char* fn) {
+  const DeviceInfo& dev = device_info(device);
+  const int wi = wg_index(plan.ks);
+  const bool bf16 = v.q.elem == Elem::bf16, winners = p.winners != nullptr;
+  const void* kernel =
+      winners ? (bf16 ? stream_wg_winners_kernel_bf16(wi) : stream_wg_winners_kernel_f16(wi))
+              : (bf16 ? stream_wg_kernel_bf16(wi) : stream_wg_kernel_f16(wi));
+  p.v = v;
+  p.group = plan.group;
+  p.team = 4;
+  p.doc_major = plan.doc_major ? 1 : 0;
+  p.groups = plan.groups;
+  p.pairs = plan.pairs;
+  p.stages = plan.stages = wg_stages(plan.ks);
+  const size_t smem = wg_smem_bytes(plan.ks);
+  static std::array<std::array<std::atomic<int>, 4 * kNumWgKSteps>, kMaxDevices> per_sm_cache{};
+  std::atomic<int>& cached =
+      per_sm_cache[size_t(std::clamp(device, 0, kMaxDevices - 1))]
+                  [size_t((winners ? 2 : 0) * kNumWgKSteps + (bf16 ? 0 : kNumWgKSteps) + wi)];
+  int per_sm = cached.load(std::memory_order_relaxed);
+  if (per_sm == 0) {
+    check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)),
+          "cudaFuncSetAttribute");
+    check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kStreamThreads, smem),
+          "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
+    per_sm = std::max(per_sm, 1);
+    cached.store(per_sm, std::memory_order_relaxed);
+  }
+  plan.blocks = int(std::min<int64_t>(plan.pairs, int64_t(per_sm) * dev.multiprocessors));
+  if (verbose()) {
+    std::fprintf(stderr,
+                 "colmax.%s: wgmma stream kernel%s, %s dim %d, group %d%s, %lld pairs, %d blocks "
+                 "(%d per SM), %d stages, %zu B shared\n",
+                 fn, winners ? " with winners" : "", bf16 ? "bf16" : "fp16", plan.ks * 16,
+                 plan.group, plan.doc_major ? " (document-major)" : "", (long long)plan.pairs,
+                 plan.blocks, per_sm, plan.stages, smem);
+  }
+  if (plan.pairs == 0) return plan;
+  void* args[] = {&p};
+  check(cudaLaunchKernel(kernel, dim3(unsigned(plan.blocks)), dim3(unsigned(kStreamThreads)), args,
+                         smem, stream),
+        (std::string(fn) + ": launch").c_str());
+  return plan;
+}
+
+}  // namespace
+
+bool run_wg_winners(const ProblemView& v, void* winners, bool is16, int64_t width, int device,
+                    cudaStream_t stream) {
+  StreamLaunch plan;
+  if (!wg_available(device) || !wg_plan(v, plan)) return false;
+  StreamParams p;
+  p.winners = winners;
+  p.winners_is16 = is16 ? 1 : 0;
+  p.winners_width = width;
+  launch_wg(v, plan, p, device, stream, "maxsim_forward");
+  return true;
+}
+
 StreamLaunch run_stream(const ProblemView& v, StreamLaunch plan, bool allow_tma, int device,
                         cudaStream_t stream, const char* fn) {
   if (plan.pairs == 0) return plan;
   const DeviceInfo& dev = device_info(device);
-  if (plan.wg) {
-    const int wi = wg_index(plan.ks);
-    const void* kernel =
-        v.q.elem == Elem::bf16 ? stream_wg_kernel_bf16(wi) : stream_wg_kernel_f16(wi);
-    StreamParams p;
-    p.v = v;
-    p.group = plan.group;
-    p.team = 4;
-    p.doc_major = plan.doc_major ? 1 : 0;
-    p.groups = plan.groups;
-    p.pairs = plan.pairs;
-    p.stages = plan.stages = wg_stages(plan.ks);
-    const size_t smem = wg_smem_bytes(plan.ks);
-    static std::array<std::array<std::atomic<int>, 2 * kNumWgKSteps>, kMaxDevices> per_sm_cache{};
-    std::atomic<int>& cached =
-        per_sm_cache[size_t(std::clamp(device, 0, kMaxDevices - 1))]
-                    [size_t((v.q.elem == Elem::bf16 ? 0 : kNumWgKSteps) + wi)];
-    int per_sm = cached.load(std::memory_order_relaxed);
-    if (per_sm == 0) {
-      check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)),
-            "cudaFuncSetAttribute");
-      check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kStreamThreads, smem),
-            "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
-      per_sm = std::max(per_sm, 1);
-      cached.store(per_sm, std::memory_order_relaxed);
-    }
-    plan.blocks = int(std::min<int64_t>(plan.pairs, int64_t(per_sm) * dev.multiprocessors));
-    if (verbose()) {
-      std::fprintf(stderr,
-                   "colmax.%s: wgmma stream kernel, %s dim %d, group %d%s, %lld pairs, %d blocks "
-                   "(%d per SM), %d stages, %zu B shared\n",
-                   fn, v.q.elem == Elem::bf16 ? "bf16" : "fp16", plan.ks * 16, plan.group,
-                   plan.doc_major ? " (document-major)" : "", (long long)plan.pairs, plan.blocks,
-                   per_sm, plan.stages, smem);
-    }
-    void* args[] = {&p};
-    check(cudaLaunchKernel(kernel, dim3(unsigned(plan.blocks)), dim3(unsigned(kStreamThreads)),
-                           args, smem, stream),
-          (std::string(fn) + ": launch").c_str());
-    return plan;
-  }
+  if (plan.wg) return launch_wg(v, plan, StreamParams{}, device, stream, fn);
   int ki = 0;
   while (kStreamKSteps[ki] != plan.ks) ++ki;
   const bool bf16 = v.q.elem == Elem::bf16;

@@ -38,6 +38,12 @@ bool wg_plan(const ProblemView& v, StreamLaunch& plan);
 // Whether the wgmma kernels exist for this device (sm_90a code in this binary, a 9.0 GPU).
 bool wg_available(int device);
 
+// Training's forward with saved state on the wgmma kernel: scores into v.out and every query
+// token's winner into `winners` ([outputs, width], int16 or int32, colmax/backward.hpp).
+// False (nothing launched) where the wgmma kernel cannot run the problem.
+bool run_wg_winners(const ProblemView& v, void* winners, bool is16, int64_t width, int device,
+                    cudaStream_t stream);
+
 // Scores every pair of `v` into v.out with the plan stream_plan or wg_plan made; the TMA kernel
 // runs where the plan allows it, `allow_tma` is set and the device and binary have sm_90.
 StreamLaunch run_stream(const ProblemView& v, StreamLaunch plan, bool allow_tma, int device,

@@ -53,6 +53,11 @@ struct StreamParams {
   int32_t stages = 4;     // TMA kernel: shared-memory stages per team
   int64_t groups = 1;     // cross: query groups; pairs = groups * documents
   int64_t pairs = 0;
+  // Training's forward with saved state (the wgmma kernel's winners variant): winners
+  // [outputs, winners_width] of int16 or int32, as colmax/backward.hpp lays them out.
+  void* winners = nullptr;
+  int32_t winners_is16 = 0;
+  int64_t winners_width = 0;
 };
 
 }  // namespace colmax::cuda

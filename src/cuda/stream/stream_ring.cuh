@@ -2,17 +2,20 @@
 //
 // S stages of ST tokens each (row bytes RB, contiguous documents), each with a "full"
 // mbarrier (one arrival with the expected bytes, completed by the bulk copy) and an "empty"
-// one (one arrival per consumer warp). Warp 0 of the team is also the producer: it walks its
-// own cursor over the team's (pair, row chunk, stage) sequence, up to S stages ahead of the
-// consumers and across pair boundaries; every warp of the team consumes every stage in the
-// same order. Stage and phase counters advance incrementally (no division by S per stage).
+// one (one arrival per consumer warp, or per consumer lane with kEveryLane: each lane's reads
+// are then ordered before the refill by its own release-arrive, not through __syncwarp; the
+// wgmma kernel uses it: compute-sanitizer's racecheck reported its warp-level release). Warp 0
+// of the team is also the producer: it walks its own cursor over the team's (pair, row chunk,
+// stage) sequence, up to S stages ahead of the consumers and across pair boundaries; every
+// warp of the team consumes every stage in the same order. Stage and phase counters advance
+// incrementally (no division by S per stage).
 #pragma once
 
 #include "cuda/stream/stream_common.cuh"
 
 namespace colmax::cuda::stream {
 
-template <int ST, int RB>
+template <int ST, int RB, bool kEveryLane = false>
 struct StageRing {
   static constexpr int SB = ST * RB;  // bytes per stage
 
@@ -41,7 +44,8 @@ struct StageRing {
     for (int t = 0; t < teams; ++t) {
       for (int s = 0; s < stages; ++s) {
         ptx::mbar_init(bars + uint32_t((t * 2 * stages + s) * 8), 1);
-        ptx::mbar_init(bars + uint32_t((t * 2 * stages + stages + s) * 8), uint32_t(warps));
+        ptx::mbar_init(bars + uint32_t((t * 2 * stages + stages + s) * 8),
+                       uint32_t(kEveryLane ? 32 * warps : warps));
       }
     }
     ptx::mbar_init_fence();
@@ -105,8 +109,12 @@ struct StageRing {
 
   // Consumer: this warp is done with the stage wait_full returned; warp 0 then tops up.
   __device__ void release(int lane, bool producer) {
-    __syncwarp();
-    if (lane == 0) ptx::mbar_arrive(empty0 + 8 * c_stage);
+    if constexpr (kEveryLane) {
+      ptx::mbar_arrive(empty0 + 8 * c_stage);
+    } else {
+      __syncwarp();
+      if (lane == 0) ptx::mbar_arrive(empty0 + 8 * c_stage);
+    }
     ++consumed;
     if (++c_stage == uint32_t(S)) {
       c_stage = 0;

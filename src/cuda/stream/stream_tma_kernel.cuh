@@ -151,7 +151,7 @@ __global__ void __launch_bounds__(kStreamThreads, kTmaMinBlocks)
               const int col0 = t * ST + nt * 8;
               if (col0 < dlen) {
                 RowShare<KS> b;
-                load_share_smem<KS>(b, stage + uint32_t(nt * 8 * PITCH), t4);
+                load_share_smem<KS>(b, stage + uint32_t(nt * 8 * PITCH), t4, col0 + g < dlen);
                 float acc[MT][4];
                 tile_products<E, KS, MT>(acc, q.a, b);
                 const float inv = v.normalize ? inv_norm(quad_sumsq<E, KS>(b)) : 1.f;

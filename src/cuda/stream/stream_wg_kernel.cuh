@@ -15,6 +15,8 @@
 // queries, row chunks for longer queries, the same producer, pairs and slot sums).
 #pragma once
 
+#include <climits>
+
 #include "cuda/stream/stream_ring.cuh"
 
 namespace colmax::cuda::stream {
@@ -32,7 +34,102 @@ __device__ __forceinline__ void wgmma_rs(float (&d)[64], const uint32_t (&a)[4],
   }
 }
 
-template <Elem E, int KS>
+// The winner rule of colmax/backward.hpp: candidate (v at position s, above every position
+// seen so far) into best / arg, NaN first, the first position among equals; and the merge of
+// two results over disjoint positions.
+__device__ __forceinline__ void winner_fold(float& best, int& arg, float v, int s) {
+  if (arg < 0 || (!isnan(best) && (isnan(v) || v > best))) {
+    best = v;
+    arg = s;
+  }
+}
+__device__ __forceinline__ void winner_merge(float& best, int& arg, float b2, int a2) {
+  if (a2 < 0) return;
+  if (arg < 0) {
+    best = b2;
+    arg = a2;
+    return;
+  }
+  const bool n1 = isnan(best), n2 = isnan(b2);
+  const bool take =
+      (n1 || n2) ? (n1 && n2 ? a2 < arg : n2) : (b2 > best || (b2 == best && a2 < arg));
+  if (take) {
+    best = b2;
+    arg = a2;
+  }
+}
+
+// Slot s of a pair holds rows [lo, hi) of its stacked query rows (the sum_slots rule).
+__device__ __forceinline__ void slot_rows(const ProblemView& v, const PairSeqs& ps,
+                                          const int32_t* prefix, bool stacked_prefix, int s,
+                                          int& lo, int& hi) {
+  if (stacked_prefix) {
+    lo = prefix[s];
+    hi = prefix[s + 1];
+  } else if (v.q.cu == nullptr) {
+    lo = s * int(v.q.length);
+    hi = lo + int(v.q.length);
+  } else {
+    lo = 0;
+    hi = int(ps.nrows);
+  }
+  hi = min(hi, int(ps.nrows));
+  lo = min(lo, hi);
+}
+
+// The flat output index of slot s of the team's pp-th pair (the winners' first axis).
+__device__ __forceinline__ int64_t winner_output(const StreamParams& p, int64_t pp, int s) {
+  const int64_t pr = pair_at(p, pp);
+  if (p.v.pairing != PairingKind::cross) return pr;
+  const int64_t g = div_nonneg(pr, p.v.d.count), di = pr - g * p.v.d.count;
+  return (g * p.group + s) * p.v.d.count + di;
+}
+
+__device__ __forceinline__ void store_winner(const StreamParams& p, int64_t o, int64_t t, int w) {
+  const int64_t i = o * p.winners_width + t;
+  if (p.winners_is16) {
+    static_cast<int16_t*>(p.winners)[i] = int16_t(w);
+  } else {
+    static_cast<int32_t*>(p.winners)[i] = w;
+  }
+}
+
+// Row r (< nrows) of the pair: its slot and token, and its winner when the token fits W.
+__device__ __forceinline__ void write_winner(const StreamParams& p, const PairSeqs& ps, int64_t pp,
+                                             const int32_t* prefix, bool stacked_prefix, int r,
+                                             int win) {
+  int s = 0, t = r;
+  if (stacked_prefix) {
+    while (s + 1 < ps.nslots && prefix[s + 1] <= r) ++s;
+    t = r - prefix[s];
+  } else if (p.v.q.cu == nullptr && p.v.q.length > 0) {
+    s = r / int(p.v.q.length);
+    t = r - s * int(p.v.q.length);
+  }
+  if (t < p.winners_width) store_winner(p, winner_output(p, pp, s), t, win);
+}
+
+// After the pair's last pass, warp wt of the team: positions past each of its slots' query
+// length get -1; a query longer than W, or a document longer than int16 winners hold, cannot
+// be represented and scores NaN (as the training forward does).
+__device__ __forceinline__ void finish_winners(const StreamParams& p, const PairSeqs& ps,
+                                               int64_t pp, const int32_t* prefix,
+                                               bool stacked_prefix, int wt, int lane) {
+  constexpr int R = 4;
+  for (int s = wt; s < ps.nslots; s += R) {
+    int lo, hi;
+    slot_rows(p.v, ps, prefix, stacked_prefix, s, lo, hi);
+    const int64_t o = winner_output(p, pp, s);
+    for (int64_t t = (hi - lo) + lane; t < p.winners_width; t += 32) store_winner(p, o, t, -1);
+    const bool unrepresentable = hi - lo > p.winners_width || (p.winners_is16 && ps.dlen > 32768);
+    if (lane == 0 && unrepresentable) p.v.out[ps.out + s * ps.out_slot_stride] = NAN;
+  }
+}
+
+// kW: also write each query token's winner (training's forward with saved state,
+// StreamParams::winners): the running max then covers valid tokens only, with their positions,
+// and masked positions count through the first of them (mask mode zero).
+template <Elem E, int KS, bool kW>
 __global__ void __launch_bounds__(kStreamThreads, 1) stream_wg_kernel(const StreamParams p) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   static_assert(KS % 2 == 0, "whole 64-byte pieces");
@@ -50,18 +147,23 @@ __global__ void __launch_bounds__(kStreamThreads, 1) stream_wg_kernel(const Stre
   const int g = lane >> 2, t4 = lane & 3;
   const int S = p.stages;
   constexpr int R = 4, TR = N;
+  // Every lane releases a stage itself: the fragments it read are ordered before the
+  // refill without relying on __syncwarp (racecheck reported the warp-level release).
+  using Ring = StageRing<ST, RB, true>;
 
   extern __shared__ __align__(128) unsigned char smem[];
   __shared__ float rowval[N];
   __shared__ float partial[kStreamMaxSlots];
   __shared__ int32_t prefix[kMaxPackedGroup + 1];
   __shared__ float red[4][N];
+  __shared__ int reda[kW ? 4 : 1][N];
+  __shared__ int redfm[4];
   __shared__ float qinv_s[N];
   __shared__ uint8_t qok_s[N];
 
   const uint32_t qbase = (ptx::smem_addr(smem) + 1023u) & ~1023u;  // swizzle atoms
   const uint32_t bars = qbase + uint32_t(QB + S * SB);
-  if (threadIdx.x == 0) StageRing<ST, RB>::init_barriers(bars, 1, S, R);
+  if (threadIdx.x == 0) Ring::init_barriers(bars, 1, S, R);
   __syncthreads();
 
   const int64_t pb = int64_t(blockIdx.x) * p.pairs / gridDim.x;
@@ -71,7 +173,7 @@ __global__ void __launch_bounds__(kStreamThreads, 1) stream_wg_kernel(const Stre
   const float masked_fill = v.zero_mode ? 0.f : -INFINITY;
 
   // Warp 0 also fills the ring.
-  StageRing<ST, RB> ring{&p, qbase + uint32_t(QB), bars, bars + uint32_t(S * 8), S, TR, pe};
+  Ring ring{&p, qbase + uint32_t(QB), bars, bars + uint32_t(S * 8), S, TR, pe};
   if (w == 0) ring.start(pb, lane);
 
   HeldQuery held;
@@ -81,7 +183,7 @@ __global__ void __launch_bounds__(kStreamThreads, 1) stream_wg_kernel(const Stre
         resolve_stream_pair(p, pp, stacked_prefix && w == 0 && lane == 0 ? prefix : nullptr);
     const int nrows = int(ps.nrows), dlen = int(ps.dlen);
     const int nchunks = chunks_of(ps, TR);
-    const int ntiles = StageRing<ST, RB>::stages_of(ps);
+    const int ntiles = Ring::stages_of(ps);
 
     for (int c = 0; c < nchunks; ++c) {
       // ---- the pass's query rows into shared memory, swizzled (when they change)
@@ -118,17 +220,25 @@ __global__ void __launch_bounds__(kStreamThreads, 1) stream_wg_kernel(const Stre
         __syncthreads();
       }
 
-      // Running max per (query column 8j + 2 t4 + e), over this warp's token rows.
+      // Running max per (query column 8j + 2 t4 + e), over this warp's token rows; with
+      // winners, also its position and the first masked position seen.
       float runq[N / 8][2];
+      int runa[kW ? N / 8 : 1][2];
+      int first_masked = INT_MAX;
 #pragma unroll
       for (int j = 0; j < N / 8; ++j) runq[j][0] = runq[j][1] = -INFINITY;
+      if constexpr (kW) {
+#pragma unroll
+        for (int j = 0; j < N / 8; ++j) runa[j][0] = runa[j][1] = -1;
+      }
 
       for (int t = 0; t < ntiles; ++t) {
         const uint32_t stage = ring.wait_full();
         const int tok0 = t * ST + 16 * w + g;  // this lane's token rows tok0, tok0 + 8
         RowShare<KS> ra, rb;
-        load_share_smem<KS>(ra, stage + uint32_t((16 * w + g) * RB), t4);
-        load_share_smem<KS>(rb, stage + uint32_t((16 * w + g + 8) * RB), t4);
+        // Rows past the document's end hold an older copy's bytes: not read (zeros).
+        load_share_smem<KS>(ra, stage + uint32_t((16 * w + g) * RB), t4, tok0 < dlen);
+        load_share_smem<KS>(rb, stage + uint32_t((16 * w + g + 8) * RB), t4, tok0 + 8 < dlen);
         uint32_t mbits[2] = {0, 0};
         if (has_dmask) {
 #pragma unroll
@@ -174,7 +284,31 @@ __global__ void __launch_bounds__(kStreamThreads, 1) stream_wg_kernel(const Stre
         // bulk copy into the stage.)
         ring.release(lane, w == 0);
 
-        if (!has_dmask && !v.normalize && (t + 1) * ST <= dlen) {
+        if constexpr (kW) {
+          bool ok[2];
+          float scale[2] = {1.f, 1.f};
+#pragma unroll
+          for (int h = 0; h < 2; ++h) {
+            const bool in = tok0 + 8 * h < dlen;
+            ok[h] = in && (!has_dmask || mask_bits_valid(v.d.mask, mbits[h]));
+            if (in && !ok[h]) first_masked = min(first_masked, tok0 + 8 * h);
+          }
+          if (v.normalize) {
+            scale[0] = inv_norm(quad_sumsq<E, KS>(ra));
+            scale[1] = inv_norm(quad_sumsq<E, KS>(rb));
+          }
+#pragma unroll
+          for (int j = 0; j < N / 8; ++j)
+#pragma unroll
+            for (int e = 0; e < 2; ++e)
+#pragma unroll
+              for (int h = 0; h < 2; ++h) {
+                if (ok[h]) {
+                  winner_fold(runq[j][e], runa[j][e], acc[4 * j + 2 * h + e] * scale[h],
+                              tok0 + 8 * h);
+                }
+              }
+        } else if (!has_dmask && !v.normalize && (t + 1) * ST <= dlen) {
 #pragma unroll
           for (int j = 0; j < N / 8; ++j)
 #pragma unroll
@@ -209,26 +343,80 @@ __global__ void __launch_bounds__(kStreamThreads, 1) stream_wg_kernel(const Stre
       }
 
       // ---- the pass's row maxima: across the 8 lane groups, then the 4 warps
+      if constexpr (kW) {
 #pragma unroll
-      for (int j = 0; j < N / 8; ++j)
+        for (int j = 0; j < N / 8; ++j)
 #pragma unroll
-        for (int e = 0; e < 2; ++e) {
-          float m = runq[j][e];
-          m = max_nan(m, __shfl_xor_sync(0xffffffffu, m, 4));
-          m = max_nan(m, __shfl_xor_sync(0xffffffffu, m, 8));
-          m = max_nan(m, __shfl_xor_sync(0xffffffffu, m, 16));
-          if (g == 0) red[w][8 * j + 2 * t4 + e] = m;
-        }
+          for (int e = 0; e < 2; ++e) {
+            float m = runq[j][e];
+            int a = runa[j][e];
+#pragma unroll
+            for (int o = 4; o < 32; o *= 2) {
+              const float m2 = __shfl_xor_sync(0xffffffffu, m, o);
+              const int a2 = __shfl_xor_sync(0xffffffffu, a, o);
+              winner_merge(m, a, m2, a2);
+            }
+            if (g == 0) {
+              red[w][8 * j + 2 * t4 + e] = m;
+              reda[w][8 * j + 2 * t4 + e] = a;
+            }
+          }
+        const int fm = __reduce_min_sync(0xffffffffu, first_masked);
+        if (lane == 0) redfm[w] = fm;
+      } else {
+#pragma unroll
+        for (int j = 0; j < N / 8; ++j)
+#pragma unroll
+          for (int e = 0; e < 2; ++e) {
+            float m = runq[j][e];
+            m = max_nan(m, __shfl_xor_sync(0xffffffffu, m, 4));
+            m = max_nan(m, __shfl_xor_sync(0xffffffffu, m, 8));
+            m = max_nan(m, __shfl_xor_sync(0xffffffffu, m, 16));
+            if (g == 0) red[w][8 * j + 2 * t4 + e] = m;
+          }
+      }
       __syncthreads();
       {
         const int n = threadIdx.x;  // 128 threads, 128 rows
-        float m = red[0][n];
+        const int r = c * N + n;
+        const bool row_valid = r < nrows && qok_s[n];
+        if constexpr (kW) {
+          float best = red[0][n];
+          int arg = reda[0][n];
+          int fm = redfm[0];
 #pragma unroll
-        for (int k = 1; k < 4; ++k) m = max_nan(m, red[k][n]);
-        rowval[n] = c * N + n < nrows && qok_s[n] ? (m == -INFINITY ? 0.f : m * qinv_s[n]) : 0.f;
+          for (int k = 1; k < 4; ++k) {
+            winner_merge(best, arg, red[k][n], reda[k][n]);
+            fm = min(fm, redfm[k]);
+          }
+          // As the training forward decides it (src/cuda/backward/forward.cu): in mask mode
+          // zero a masked position (similarity 0) wins over negative maxima and over a 0 at a
+          // later position, and then the token has no winner.
+          float term = 0.f;
+          int win = -1;
+          if (row_valid && arg >= 0) {
+            win = arg;
+            term = best;
+            if (v.zero_mode && fm != INT_MAX && !isnan(term) &&
+                (term < 0.f || (term == 0.f && fm < win))) {
+              win = -1;
+              term = 0.f;
+            }
+          }
+          rowval[n] = term * qinv_s[n];
+          if (r < nrows) write_winner(p, ps, pp, prefix, stacked_prefix, r, win);
+        } else {
+          float m = red[0][n];
+#pragma unroll
+          for (int k = 1; k < 4; ++k) m = max_nan(m, red[k][n]);
+          rowval[n] = row_valid ? (m == -INFINITY ? 0.f : m * qinv_s[n]) : 0.f;
+        }
       }
       __syncthreads();
       sum_slots(v, ps, rowval, partial, prefix, stacked_prefix, c, nchunks, TR, R, w, lane);
+      if constexpr (kW) {
+        if (c == nchunks - 1) finish_winners(p, ps, pp, prefix, stacked_prefix, w, lane);
+      }
       __syncthreads();
     }
   }
