@@ -4,9 +4,11 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/unique_ptr.h>
 #include <nanobind/stl/vector.h>
 
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -32,26 +34,49 @@ void cuda_check(cudaError_t err, const char* what) {
 }
 #endif
 
-// An uninitialised C-contiguous array of float32 ("float32") or int64 on CUDA device
-// `device`, as a DLPack-exporting ndarray that owns its memory.
-nb::ndarray<> cuda_empty(const std::vector<size_t>& shape, const std::string& dtype, int device) {
+// An uninitialised C-contiguous array of float32 or int64 on one CUDA device, owning its
+// memory. It speaks the DLPack protocol itself (__dlpack__ / __dlpack_device__) and hands out a
+// new capsule on every call, each holding a reference to the buffer: colmax's own binding
+// consumes one when it writes the outputs, JAX another when it adopts them. (A bare capsule can
+// be consumed once only, and recent JAX accepts only objects with both protocol methods.)
+struct DeviceBuffer {
+  void* ptr = nullptr;
+  std::vector<size_t> shape;
+  bool f32 = true;
+  int device = 0;
+
+  DeviceBuffer() = default;
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  ~DeviceBuffer() {
+#if defined(COLMAX_PY_CUDA)
+    if (ptr != nullptr) (void)cudaFree(ptr);
+#endif
+  }
+};
+
+std::unique_ptr<DeviceBuffer> cuda_empty(const std::vector<size_t>& shape, const std::string& dtype,
+                                         int device) {
 #if defined(COLMAX_PY_CUDA)
   const bool f32 = dtype == "float32";
-  if (!f32 && dtype != "int64") throw std::invalid_argument("colmax: cuda_empty: bad dtype");
+  if (!f32 && dtype != "int64") {
+    throw std::invalid_argument("colmax: cuda_empty: dtype must be 'float32' or 'int64', got '" +
+                                dtype + "'");
+  }
   size_t count = 1;
   for (size_t n : shape) count *= n;
   const size_t bytes = count * (f32 ? 4 : 8);
   int previous = 0;
   cuda_check(cudaGetDevice(&previous), "cudaGetDevice");
   cuda_check(cudaSetDevice(device), "cudaSetDevice");
-  void* ptr = nullptr;
-  const cudaError_t err = cudaMalloc(&ptr, bytes > 0 ? bytes : 1);
+  auto buffer = std::make_unique<DeviceBuffer>();
+  const cudaError_t err = cudaMalloc(&buffer->ptr, bytes > 0 ? bytes : 1);
   (void)cudaSetDevice(previous);
   cuda_check(err, "cudaMalloc");
-  nb::capsule owner(ptr, [](void* p) noexcept { (void)cudaFree(p); });
-  return nb::ndarray<>(ptr, shape.size(), shape.data(), owner, nullptr,
-                       f32 ? nb::dtype<float>() : nb::dtype<int64_t>(), nb::device::cuda::value,
-                       device);
+  buffer->shape = shape;
+  buffer->f32 = f32;
+  buffer->device = device;
+  return buffer;
 #else
   (void)shape;
   (void)dtype;
@@ -60,9 +85,29 @@ nb::ndarray<> cuda_empty(const std::vector<size_t>& shape, const std::string& dt
 #endif
 }
 
+// A DLPack capsule viewing the buffer; the capsule keeps the Python object (and the memory)
+// alive until its consumer releases it.
+nb::ndarray<> export_buffer(nb::handle self) {
+  const DeviceBuffer& b = nb::cast<const DeviceBuffer&>(self);
+  return nb::ndarray<>(b.ptr, b.shape.size(), b.shape.data(), self, nullptr,
+                       b.f32 ? nb::dtype<float>() : nb::dtype<int64_t>(), nb::device::cuda::value,
+                       b.device);
+}
+
 }  // namespace
 
 void bind_device_buffer(nb::module_& m) {
+  nb::class_<DeviceBuffer>(m, "DeviceBuffer")
+      .def_prop_ro("shape",
+                   [](const DeviceBuffer& b) {
+                     nb::list out;
+                     for (size_t n : b.shape) out.append(n);
+                     return nb::tuple(out);
+                   })
+      .def("__dlpack__", [](nb::handle self, nb::kwargs) { return export_buffer(self); })
+      .def("__dlpack_device__", [](const DeviceBuffer& b) {
+        return nb::make_tuple(int(nb::device::cuda::value), b.device);
+      });
   m.def("cuda_empty", &cuda_empty, nb::arg("shape"), nb::arg("dtype"), nb::arg("device"));
   m.def("cuda_synchronize", [](int device) {
 #if defined(COLMAX_PY_CUDA)

@@ -3,6 +3,7 @@ against the CPU engine, the caller's stream, CUDA graphs, torch.compile with CUD
 and a PyLate contrastive step with colmax against PyLate's own (same loss and gradients,
 less memory, less time)."""
 
+import copy
 import statistics
 import time
 
@@ -210,9 +211,22 @@ def test_pylate_contrastive_step_with_colmax(dtype):
     print(f"PyLate {dtype} step: {time_p * 1e3:.2f} ms, {mem_p / 2**20:.1f} MiB; "
           f"colmax: {time_c * 1e3:.2f} ms, {mem_c / 2**20:.1f} MiB")
     if dtype == torch.float32:
-        torch.testing.assert_close(loss_c, loss_p, rtol=1e-4, atol=1e-4)
-        for a, b in zip(grads_c, grads_p):
-            torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-3 * float(b.abs().max()))
+        # Against PyLate's own step in float64 (on the CPU: PyLate scores CUDA tensors with a
+        # Triton kernel that has no float64): colmax to fp32 accuracy. PyLate's fp32 step on
+        # the GPU was 2e-4 relative off the float64 loss on an H100, so the two fp32 steps are
+        # not compared with each other at fp32 tolerance.
+        ref_model = copy.deepcopy(model).double().cpu()
+        ref = losses.Contrastive(model=ref_model)(
+            [{k: v.cpu() for k, v in features.items()} for features in batch])
+        ref.backward()
+        loss_r, grads_r = ref.detach(), [p.grad for p in ref_model.parameters()]
+        print(f"loss: float64 {loss_r.item():.8f}, colmax {loss_c.item():.8f}, "
+              f"PyLate fp32 {loss_p.item():.8f}")
+        torch.testing.assert_close(loss_c.cpu().double(), loss_r, rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(loss_p.cpu().double(), loss_r, rtol=1e-3, atol=1e-3)
+        for a, b in zip(grads_c, grads_r):
+            torch.testing.assert_close(a.cpu().double(), b, rtol=1e-3,
+                                       atol=1e-3 * float(b.abs().max()))
     else:
         torch.testing.assert_close(loss_c, loss_p, rtol=2e-2, atol=2e-2)
         for a, b in zip(grads_c, grads_p):
