@@ -9,7 +9,9 @@ three ways in the same run:
   graph   the same calls captured in a CUDA graph and replayed: device time alone;
   peers   PyTorch naive einsum (fp32 accumulate), late-interaction-kernels and flash-maxsim
           when installed (skipped otherwise, or where they run out of memory).
-overhead = api - graph per call. The roofline (measured copy bandwidth and bf16 matmul rate
+overhead = api - graph per call. Every timing starts behind a ~100 us spin kernel, so that the
+host's work before the first launch is not timed as idle device time (with one call per timing,
+on the long shapes, it otherwise was); the host's side is timed on its own below. The roofline (measured copy bandwidth and bf16 matmul rate
 in the same run) gives % of the hardware's floor. A separate section times the host side
 of a call on a tiny shape: colmax.maxsim, the native binding alone, and the torch.ops
 operator (the path autograd and torch.compile take).
@@ -191,14 +193,20 @@ class Case:
 
 # ---- GPU ---------------------------------------------------------------------------------
 
+SPIN_CYCLES = 200_000  # about 100 us at H100 clocks: covers the host's work for the first call
+
+
 def cuda_time(torch, fn, repeats, calls):
-    """Median time per call of `calls` back-to-back calls, timed with CUDA events."""
+    """Median time per call of `calls` back-to-back calls, timed with CUDA events. The start
+    event waits behind a spin kernel, so the device is busy while the host prepares the first
+    call: what is timed is the device's time per call in a stream of calls."""
     start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     for _ in range(3):
         fn()
     torch.cuda.synchronize()
     times = []
     for _ in range(repeats):
+        torch.cuda._sleep(SPIN_CYCLES)
         start.record()
         for _ in range(calls):
             fn()
