@@ -8,7 +8,8 @@ embedding dtype with fp32 accumulation inside the matrix product, then amax and 
 late-interaction-kernels (LIK) and flash-maxsim, each through its public API for the layout.
 Inputs are uniform in [-1, 1) in bf16 (bench/cuda/bench_cuda.cpp draws colmax's the same
 way), packed lengths follow the same formula. Every call is timed with its own pair of CUDA
-events after a warm-up; inputs that fit in L2 rotate among copies. Also measured here, in the
+events after a warm-up, the start event behind a spin kernel (device time: a peer's Python
+launch cost is not counted as idle device time, as colmax's C++ launches are not); inputs that fit in L2 rotate among copies. Also measured here, in the
 same run: device-to-device copy bandwidth (bytes read + written) and the dense bf16 matrix
 multiply rate (8192^3), the two ceilings of the roofline.
 """
@@ -152,6 +153,9 @@ def input_bytes(x):
     return sum(v.numel() * v.element_size() for k, v in x.items() if torch.is_tensor(v))
 
 
+SPIN_CYCLES = 1_000_000  # about 0.5 ms at H100 clocks
+
+
 def time_peer(fn, sets, min_ms):
     torch.cuda.synchronize()
     torch.cuda.reset_peak_memory_stats()
@@ -173,6 +177,11 @@ def time_peer(fn, sets, min_ms):
     n = int(min(max(min_ms / est, 20), 1000))
     ev = [(torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)) for _ in range(n)]
     for i in range(n):
+        # Device time: each call's start event waits behind a spin kernel long enough for the
+        # host to have issued the call, so a peer's Python launch cost (which can exceed its
+        # kernel on short shapes) is not timed as idle device time. colmax's side comes from
+        # the C++ benchmark, whose launch cost is below its kernels'.
+        torch.cuda._sleep(SPIN_CYCLES)
         ev[i][0].record()
         fn(sets[i % len(sets)])
         ev[i][1].record()
