@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""The peers' side of the GPU training benchmark: a contrastive step (scores -> cross-entropy
--> backward) in bf16, dim 128, with PyTorch naive (einsum + max + sum, autograd) and
-late-interaction-kernels (LIK), on the shapes of bench/cuda_backward/bench_backward_cuda.cpp.
+"""The Python side of the GPU training benchmark: a contrastive step (scores -> cross-entropy
+-> backward) in bf16, dim 128, with PyTorch naive (einsum + max + sum, autograd),
+late-interaction-kernels (LIK) and colmax.maxsim (autograd), when importable, on the shapes of
+bench/cuda_backward/bench_backward_cuda.cpp.
 
-Per shape and method: the median step time (CUDA events), the first call's wall time (LIK
+Per shape and method: the median step time (CUDA events; the start event waits behind a spin
+kernel so that the host has issued the step's launches before the timed interval starts: device
+time, not Python's launch cost), the first call's wall time (LIK
 compiles and autotunes on a new shape), and the peak memory beyond the inputs
 (torch.cuda.max_memory_allocated during the step minus what was allocated before it).
 Out-of-memory is recorded as such. Results are written after every shape.
@@ -43,6 +46,15 @@ def lik_scores(q, d, kd):
     return lik.maxsim(q, d)
 
 
+def colmax_scores(q, d, kd):
+    import colmax
+
+    return colmax.maxsim(q, d)
+
+
+SPIN_CYCLES = 4_000_000  # about 2 ms at H100 clocks: longer than a step's Python launch work
+
+
 def step(score_fn, q, d, kd):
     scores = score_fn(q, d, kd)
     labels = torch.zeros(q.shape[0], dtype=torch.long, device=q.device) if kd else torch.arange(
@@ -74,6 +86,7 @@ def measure(score_fn, q, d, kd, min_ms):
         d.grad = None
         a = torch.cuda.Event(enable_timing=True)
         b = torch.cuda.Event(enable_timing=True)
+        torch.cuda._sleep(SPIN_CYCLES)
         a.record()
         step(score_fn, q, d, kd)
         b.record()
@@ -109,7 +122,8 @@ def main():
         d = (torch.rand(*dshape, device="cuda", generator=g) * 2 - 1).bfloat16().requires_grad_()
         entry = {"name": name, "layout": "candidates" if kd else "cross", "nq": nq, "nd": nd,
                  "lq": lq, "ld": ld, "dim": DIM, "dtype": "bfloat16"}
-        for method, fn in (("torch_naive", naive_scores), ("lik", lik_scores)):
+        for method, fn in (("torch_naive", naive_scores), ("lik", lik_scores),
+                           ("colmax_python", colmax_scores)):
             try:
                 entry[method] = measure(fn, q, d, kd, args.min_ms)
             except torch.cuda.OutOfMemoryError:
