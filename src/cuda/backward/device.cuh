@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "cuda/backward/views.hpp"
+#include "cuda/common/winner_rule.cuh"
 
 namespace colmax::detail::cuda_train {
 
@@ -221,37 +222,9 @@ __device__ __forceinline__ void set_winner(const WinnerView& w, int64_t o, int64
   }
 }
 
-// ---- the winner rule ----------------------------------------------------------------------
+// ---- the winner rule (shared with the wgmma stream kernel) -----------------------------
 
-// Folds candidate (v at position s, s above every position seen so far) into best / arg:
-// NaN ranks first, the first position among equals stays.
-__device__ __forceinline__ void fold(float& best, int& arg, float v, int s) {
-  const bool take = arg < 0 || (!isnan(best) && (isnan(v) || v > best));
-  if (take) {
-    best = v;
-    arg = s;
-  }
-}
-
-// Merges two running results over disjoint positions.
-__device__ __forceinline__ void merge(float& best, int& arg, float b2, int a2) {
-  if (a2 < 0) return;
-  if (arg < 0) {
-    best = b2;
-    arg = a2;
-    return;
-  }
-  const bool n1 = isnan(best), n2 = isnan(b2);
-  bool take;
-  if (n1 || n2) {
-    take = n1 && n2 ? a2 < arg : n2;
-  } else {
-    take = b2 > best || (b2 == best && a2 < arg);
-  }
-  if (take) {
-    best = b2;
-    arg = a2;
-  }
-}
+using cuda::winner_fold;
+using cuda::winner_merge;
 
 }  // namespace colmax::detail::cuda_train

@@ -259,12 +259,12 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(ForwardParams p) {
       // no bank conflict between them); each sees its positions in increasing order.
       const float* srow = engine.ss + row * kSLd;
       for (int c = half; c < kCols; c += 2) {
-        if (sh.col_ok[c]) fold(best, arg, srow[c] * rs * sh.col_scale[c], int(t0 + c));
+        if (sh.col_ok[c]) winner_fold(best, arg, srow[c] * rs * sh.col_scale[c], int(t0 + c));
       }
     }
     const float other_best = __shfl_xor_sync(0xffffffffu, best, 1);
     const int other_arg = __shfl_xor_sync(0xffffffffu, arg, 1);
-    merge(best, arg, other_best, other_arg);
+    winner_merge(best, arg, other_best, other_arg);
     __syncthreads();  // first_masked is final
     if (half == 0) {
       int g;

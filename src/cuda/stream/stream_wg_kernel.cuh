@@ -17,6 +17,7 @@
 
 #include <climits>
 
+#include "cuda/common/winner_rule.cuh"
 #include "cuda/stream/stream_ring.cuh"
 
 namespace colmax::cuda::stream {
@@ -31,31 +32,6 @@ __device__ __forceinline__ void wgmma_rs(float (&d)[64], const uint32_t (&a)[4],
     ptx::wgmma_m64n128k16_bf16_rs(d, a, desc, scale_d);
   } else {
     ptx::wgmma_m64n128k16_f16_rs(d, a, desc, scale_d);
-  }
-}
-
-// The winner rule of colmax/backward.hpp: candidate (v at position s, above every position
-// seen so far) into best / arg, NaN first, the first position among equals; and the merge of
-// two results over disjoint positions.
-__device__ __forceinline__ void winner_fold(float& best, int& arg, float v, int s) {
-  if (arg < 0 || (!isnan(best) && (isnan(v) || v > best))) {
-    best = v;
-    arg = s;
-  }
-}
-__device__ __forceinline__ void winner_merge(float& best, int& arg, float b2, int a2) {
-  if (a2 < 0) return;
-  if (arg < 0) {
-    best = b2;
-    arg = a2;
-    return;
-  }
-  const bool n1 = isnan(best), n2 = isnan(b2);
-  const bool take =
-      (n1 || n2) ? (n1 && n2 ? a2 < arg : n2) : (b2 > best || (b2 == best && a2 < arg));
-  if (take) {
-    best = b2;
-    arg = a2;
   }
 }
 
