@@ -329,6 +329,16 @@ __device__ __forceinline__ PairSeqs resolve_stream_pair(const StreamParams& p, i
   return ps;
 }
 
+// The pairs [pb, pe) of team `team` of this block: the grid's teams split the pairs evenly,
+// in order.
+__device__ __forceinline__ void team_pairs(int64_t pairs, int teams_per_block, int team,
+                                           int64_t& pb, int64_t& pe) {
+  const int64_t nteams = int64_t(gridDim.x) * teams_per_block;
+  const int64_t my_team = int64_t(blockIdx.x) * teams_per_block + team;
+  pb = my_team * pairs / nteams;
+  pe = (my_team + 1) * pairs / nteams;
+}
+
 __device__ __forceinline__ int chunks_of(const PairSeqs& ps, int TR) {
   return ps.nrows > 0 ? int((ps.nrows + TR - 1) / TR) : 1;
 }

@@ -51,10 +51,8 @@ __global__ void __launch_bounds__(kStreamThreads, kTmaMinBlocks)
   if (threadIdx.x == 0) StageRing<ST, RB>::init_barriers(bars, teams_per_block, S, R);
   __syncthreads();
 
-  const int64_t nteams = int64_t(gridDim.x) * teams_per_block;
-  const int64_t my_team = int64_t(blockIdx.x) * teams_per_block + team;
-  const int64_t pb = my_team * p.pairs / nteams;
-  const int64_t pe = (my_team + 1) * p.pairs / nteams;
+  int64_t pb, pe;
+  team_pairs(p.pairs, teams_per_block, team, pb, pe);
 
   const bool stacked_prefix = v.q.cu != nullptr && p.group > 1;
   const bool has_dmask = v.d.mask.data != nullptr;
