@@ -98,12 +98,6 @@ nb::ndarray<> export_buffer(nb::handle self) {
 
 void bind_device_buffer(nb::module_& m) {
   nb::class_<DeviceBuffer>(m, "DeviceBuffer")
-      .def_prop_ro("shape",
-                   [](const DeviceBuffer& b) {
-                     nb::list out;
-                     for (size_t n : b.shape) out.append(n);
-                     return nb::tuple(out);
-                   })
       .def("__dlpack__", [](nb::handle self, nb::kwargs) { return export_buffer(self); })
       .def("__dlpack_device__", [](const DeviceBuffer& b) {
         return nb::make_tuple(int(nb::device::cuda::value), b.device);
