@@ -262,7 +262,12 @@ TEST(CudaStreamPlan, WgmmaTakesPairsOfMoreThan32Rows) {
   EXPECT_TRUE(L.preferred);
   ASSERT_TRUE(cuda::wg_plan(padded(1, 1024, 1000, 1024, 64), L));
   EXPECT_EQ(L.group, 1);
-  EXPECT_EQ(L.rows, 1024);                                      // eight passes over each document
+  EXPECT_EQ(L.rows, 1024);
+  EXPECT_EQ(L.wg_groups, 2);  // eight 128-row chunks: four passes over each document, not eight
+  ASSERT_TRUE(cuda::wg_plan(padded(1, 128, 1000, 1024, 128), L));
+  EXPECT_EQ(L.wg_groups, 1);  // one chunk: a second warpgroup would idle
+  ASSERT_TRUE(cuda::wg_plan(padded(3, 129, 10, 300, 128), L));
+  EXPECT_EQ(L.wg_groups, 2);
   EXPECT_FALSE(cuda::wg_plan(padded(4, 64, 10, 300, 256), L));  // widths 64, 96, 128 only
   cuda::ProblemView strided = padded(4, 64, 10, 300, 128);
   strided.d.token_stride = 136;

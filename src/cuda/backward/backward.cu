@@ -187,11 +187,13 @@ __global__ void __launch_bounds__(256) grad_q_kernel(BackwardParams p) {
     int64_t qi = 0, t = 0;
     if (locate(p.q, row, qi, t) && t < W && valid(p.q, qi, t)) {
       const int64_t n = query_outputs(p.pairs, qi);
-      for (int64_t idx = 0; idx < n; idx += 4) {
-        // Four outputs at a time: their loads are independent, the sums stay in order.
-        int64_t off[4];
-        float scale[4];
-        for (int u = 0; u < 4; ++u) {
+      constexpr int U = 8;  // outputs whose rows are loaded together
+      for (int64_t idx = 0; idx < n; idx += U) {
+        // U outputs at a time: their loads are independent, the sums stay in order.
+        int64_t off[U];
+        float scale[U];
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
           off[u] = -1;
           scale[u] = 0.0f;
           if (idx + u >= n) continue;
@@ -203,15 +205,19 @@ __global__ void __launch_bounds__(256) grad_q_kernel(BackwardParams p) {
           off[u] = token_offset(p.d, di, w);
           scale[u] = g * (p.inv_d ? p.inv_d[seq_row(p.d, di) + w] : 1.0f);
         }
-        float x[4][4];
-        for (int u = 0; u < 4; ++u) {
+        float x[U][4];
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+#pragma unroll
           for (int e = 0; e < 4; ++e) {
             const int64_t k = k0 + lane + 32 * e;
             x[u][e] = off[u] >= 0 && k < dim ? load_float(p.d.data, p.d.dtype, off[u] + k) : 0.0f;
           }
         }
-        for (int u = 0; u < 4; ++u) {
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
           if (off[u] < 0) continue;
+#pragma unroll
           for (int e = 0; e < 4; ++e) acc[e] = fmaf(scale[u], x[u][e], acc[e]);
         }
       }

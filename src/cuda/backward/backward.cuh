@@ -1,7 +1,9 @@
 // The CUDA backward from saved winners (colmax/backward.hpp).
 //
-// grad_Q: a block owns 32 query-token rows (a warp owns 4) and gathers, output after output
-// in increasing order, g * D^[winner] into registers. No atomics: deterministic always.
+// grad_Q: a block owns 8 query-token rows (a warp owns 1) and gathers, output after output
+// in increasing order, g * D^[winner] into registers, eight outputs' rows in flight at a
+// time. No atomics: deterministic always. (The gathers are latency-bound: at 32 rows a block
+// and four outputs in flight, in-batch 256 had 16 warps an SM with 64 rows in flight.)
 //
 // grad_D: a block owns 128 document-token rows in shared memory and walks the winners of
 // every output of the documents those rows belong to.
@@ -35,7 +37,7 @@ struct BackwardParams {
 };
 
 constexpr int kDimChunk = 128;
-constexpr int kQueryRowsPerBlock = 32;
+constexpr int kQueryRowsPerBlock = 8;
 constexpr int kDocRowsPerBlock = 128;
 
 // Inverse L2 norms of every row of a sequence family (0 for masked rows, zero vectors and

@@ -19,4 +19,8 @@ const void* stream_wg_winners_kernel_bf16(int wg_index) {
   return instantiate_stream_wg_kernels<Elem::bf16, true>(wg_index);
 }
 
+const void* stream_wg2_kernel_bf16(int wg_index) {
+  return instantiate_stream_wg_kernels<Elem::bf16, false, 2>(wg_index);
+}
+
 }  // namespace colmax::cuda

@@ -25,16 +25,17 @@ const void* stream_tma_kernel_table(int ks_index, std::integer_sequence<int, I..
   return table[ks_index >= 0 && ks_index < kNumStreamKSteps ? ks_index : 0];
 }
 
-template <Elem E, bool kW, int... I>
+template <Elem E, bool kW, int G, int... I>
 const void* stream_wg_kernel_table(int wg_index, std::integer_sequence<int, I...>) {
   static const void* const table[] = {
-      reinterpret_cast<const void*>(&stream::stream_wg_kernel<E, kWgKSteps[I], kW>)...};
+      reinterpret_cast<const void*>(&stream::stream_wg_kernel<E, kWgKSteps[I], kW, G>)...};
   return table[wg_index >= 0 && wg_index < kNumWgKSteps ? wg_index : 0];
 }
 
-template <Elem E, bool kW>
+template <Elem E, bool kW, int G = 1>
 const void* instantiate_stream_wg_kernels(int wg_index) {
-  return stream_wg_kernel_table<E, kW>(wg_index, std::make_integer_sequence<int, kNumWgKSteps>{});
+  return stream_wg_kernel_table<E, kW, G>(wg_index,
+                                          std::make_integer_sequence<int, kNumWgKSteps>{});
 }
 
 template <Elem E>

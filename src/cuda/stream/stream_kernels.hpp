@@ -17,5 +17,7 @@ const void* stream_wg_kernel_f16(int wg_index);
 // The same with winners (stream_wg_kernel<E, KS, true>): training's forward with saved state.
 const void* stream_wg_winners_kernel_bf16(int wg_index);
 const void* stream_wg_winners_kernel_f16(int wg_index);
+const void* stream_wg2_kernel_bf16(int wg_index);  // two warpgroups a block
+const void* stream_wg2_kernel_f16(int wg_index);
 
 }  // namespace colmax::cuda

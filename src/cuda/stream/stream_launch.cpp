@@ -102,6 +102,21 @@ size_t wg_smem_bytes(int ks) {
   return size_t(wg_query_bytes(ks)) + size_t(s) * size_t(2048 * ks) + size_t(2 * s) * 8;
 }
 
+// Two warpgroups a block: two query operands, one ring, one block a multiprocessor (the
+// registers of 256 threads allow no second one).
+constexpr int kWg2SmemBudget = 200 * 1024;
+int wg2_query_bytes(int ks) {
+  return 2 * (wg_query_bytes(ks) - 1024) + 1024;
+}
+int wg2_stages(int ks) {
+  const int stage = 2048 * ks;
+  return std::clamp((kWg2SmemBudget - wg2_query_bytes(ks)) / stage, 2, 8);
+}
+size_t wg2_smem_bytes(int ks) {
+  const int s = wg2_stages(ks);
+  return size_t(wg2_query_bytes(ks)) + size_t(s) * size_t(2048 * ks) + size_t(2 * s) * 8;
+}
+
 }  // namespace
 
 bool wg_available(int device) {
@@ -147,6 +162,9 @@ bool wg_plan(const ProblemView& v, StreamLaunch& plan) {
   // beats the stream kernels (Lq = 128: 100 us against 159); at 32 rows they win (one
   // document read feeds too little tensor work to hide the wgmma pipeline's latency).
   plan.preferred = plan.rows > 32;
+  // Queries all longer than one 128-row chunk: two warpgroups read each document stage for two
+  // chunks, halving the document reads (Lq = 1,024 read each document 8 times).
+  plan.wg_groups = v.q.cu == nullptr && plan.group == 1 && per_query > 128 ? 2 : 1;  // kWgRows
   plan.pairs = num_pairs(v, plan.group);
   return true;
 }
@@ -195,26 +213,31 @@ StreamLaunch launch_wg(const ProblemView& v, StreamLaunch plan, StreamParams p, 
   const DeviceInfo& dev = device_info(device);
   const int wi = wg_index(plan.ks);
   const bool bf16 = v.q.elem == Elem::bf16, winners = p.winners != nullptr;
+  if (winners) plan.wg_groups = 1;  // the winners' instantiation has one warpgroup
+  const bool two = plan.wg_groups == 2;
   const void* kernel =
       winners ? (bf16 ? stream_wg_winners_kernel_bf16(wi) : stream_wg_winners_kernel_f16(wi))
+      : two   ? (bf16 ? stream_wg2_kernel_bf16(wi) : stream_wg2_kernel_f16(wi))
               : (bf16 ? stream_wg_kernel_bf16(wi) : stream_wg_kernel_f16(wi));
+  const int threads = kStreamThreads * plan.wg_groups;
   p.v = v;
   p.group = plan.group;
   p.team = 4;
   p.doc_major = plan.doc_major ? 1 : 0;
   p.groups = plan.groups;
   p.pairs = plan.pairs;
-  p.stages = plan.stages = wg_stages(plan.ks);
-  const size_t smem = wg_smem_bytes(plan.ks);
-  static std::array<std::array<std::atomic<int>, 4 * kNumWgKSteps>, kMaxDevices> per_sm_cache{};
+  p.stages = plan.stages = two ? wg2_stages(plan.ks) : wg_stages(plan.ks);
+  const size_t smem = two ? wg2_smem_bytes(plan.ks) : wg_smem_bytes(plan.ks);
+  static std::array<std::array<std::atomic<int>, 6 * kNumWgKSteps>, kMaxDevices> per_sm_cache{};
+  const int variant = winners ? 2 : two ? 4 : 0;
   std::atomic<int>& cached =
       per_sm_cache[size_t(std::clamp(device, 0, kMaxDevices - 1))]
-                  [size_t((winners ? 2 : 0) * kNumWgKSteps + (bf16 ? 0 : kNumWgKSteps) + wi)];
+                  [size_t(variant * kNumWgKSteps + (bf16 ? 0 : kNumWgKSteps) + wi)];
   int per_sm = cached.load(std::memory_order_relaxed);
   if (per_sm == 0) {
     check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)),
           "cudaFuncSetAttribute");
-    check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kStreamThreads, smem),
+    check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, smem),
           "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
     per_sm = std::max(per_sm, 1);
     cached.store(per_sm, std::memory_order_relaxed);
@@ -222,16 +245,17 @@ StreamLaunch launch_wg(const ProblemView& v, StreamLaunch plan, StreamParams p, 
   plan.blocks = int(std::min<int64_t>(plan.pairs, int64_t(per_sm) * dev.multiprocessors));
   if (verbose()) {
     std::fprintf(stderr,
-                 "colmax.%s: wgmma stream kernel%s, %s dim %d, group %d%s, %lld pairs, %d blocks "
+                 "colmax.%s: wgmma stream kernel%s%s, %s dim %d, group %d%s, %lld pairs, %d blocks "
                  "(%d per SM), %d stages, %zu B shared\n",
-                 fn, winners ? " with winners" : "", bf16 ? "bf16" : "fp16", plan.ks * 16,
-                 plan.group, plan.doc_major ? " (document-major)" : "", (long long)plan.pairs,
-                 plan.blocks, per_sm, plan.stages, smem);
+                 fn, winners ? " with winners" : "", two ? " (two warpgroups)" : "",
+                 bf16 ? "bf16" : "fp16", plan.ks * 16, plan.group,
+                 plan.doc_major ? " (document-major)" : "", (long long)plan.pairs, plan.blocks,
+                 per_sm, plan.stages, smem);
   }
   if (plan.pairs == 0) return plan;
   void* args[] = {&p};
-  check(cudaLaunchKernel(kernel, dim3(unsigned(plan.blocks)), dim3(unsigned(kStreamThreads)), args,
-                         smem, stream),
+  check(cudaLaunchKernel(kernel, dim3(unsigned(plan.blocks)), dim3(unsigned(threads)), args, smem,
+                         stream),
         (std::string(fn) + ": launch").c_str());
   return plan;
 }

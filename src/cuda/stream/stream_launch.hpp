@@ -16,7 +16,8 @@ struct StreamLaunch {
   bool doc_major = false;
   bool preferred = false;  // automatic dispatch picks stream over tile for this problem
   bool tma = false;        // documents through the copy engine (sm_90, contiguous documents)
-  bool wg = false;         // the wgmma kernel (sm_90a): 128 query rows a block
+  bool wg = false;         // the wgmma kernel (sm_90a): 128 query rows a warpgroup
+  int wg_groups = 1;       // wgmma: warpgroups a block (2: two 128-row chunks per document read)
   int stages = 0;          // TMA: shared-memory stages per team
   int64_t groups = 1;      // cross: query groups (pairs = groups x documents)
   int blocks = 0;
@@ -32,7 +33,8 @@ bool stream_plan(const ProblemView& v, StreamLaunch& plan);
 
 // True when the wgmma kernel can run `v` (on an sm_90a device): both sides bf16 or both
 // fp16, dim 64, 96 or 128, contiguous 16-byte aligned documents. Queries are stacked up to
-// 128 rows; longer queries take several passes over each document.
+// 128 rows; longer queries take several passes over each document, two 128-row chunks a pass
+// (two warpgroups a block) when every query is longer than 128 rows.
 bool wg_plan(const ProblemView& v, StreamLaunch& plan);
 
 // Whether the wgmma kernels exist for this device (sm_90a code in this binary, a 9.0 GPU).

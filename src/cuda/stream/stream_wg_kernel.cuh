@@ -105,10 +105,14 @@ __device__ __forceinline__ void finish_winners(const StreamParams& p, const Pair
 // kW: also write each query token's winner (training's forward with saved state,
 // StreamParams::winners): the running max then covers valid tokens only, with their positions,
 // and masked positions count through the first of them (mask mode zero).
-template <Elem E, int KS, bool kW>
-__global__ void __launch_bounds__(kStreamThreads, 1) stream_wg_kernel(const StreamParams p) {
+// G warpgroups a block (1 or 2): with 2, both read every document stage, each against its own
+// 128-row chunk of the pair's query rows (chunks 2 k and 2 k + 1 in pass k), so a document is
+// streamed once per 256 query rows instead of once per 128.
+template <Elem E, int KS, bool kW, int G>
+__global__ void __launch_bounds__(kStreamThreads* G, 1) stream_wg_kernel(const StreamParams p) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   static_assert(KS % 2 == 0, "whole 64-byte pieces");
+  static_assert(G == 1 || (G == 2 && !kW), "two warpgroups: scores only");
   constexpr int ST = kWgTokens;
   constexpr int N = kWgRows;
   constexpr int RB = KS * 32;  // bytes per token row
@@ -119,27 +123,32 @@ __global__ void __launch_bounds__(kStreamThreads, 1) stream_wg_kernel(const Stre
   constexpr int KB = N * 128;                           // bytes of one 64-element k-block
   constexpr int QB = (KS / 4 + (KS % 4 ? 1 : 0)) * KB;  // bytes of the query operand
   const ProblemView& v = p.v;
-  const int lane = threadIdx.x & 31, w = threadIdx.x >> 5;
+  const int lane = threadIdx.x & 31, w = (threadIdx.x >> 5) & 3, wg = int(threadIdx.x) >> 7;
   const int g = lane >> 2, t4 = lane & 3;
   const int S = p.stages;
-  constexpr int R = 4, TR = N;
+  constexpr int R = 4, TR = N * G;  // warps of a warpgroup; query rows of a pass
   // Every lane releases a stage itself: the fragments it read are ordered before the
   // refill without relying on __syncwarp (racecheck reported the warp-level release).
   using Ring = StageRing<ST, RB, true>;
 
   extern __shared__ __align__(128) unsigned char smem[];
-  __shared__ float rowval[N];
+  __shared__ float rowvals[G][N];
   __shared__ float partial[kStreamMaxSlots];
   __shared__ int32_t prefix[kMaxPackedGroup + 1];
-  __shared__ float red[4][N];
+  __shared__ float reds[G][4][N];
   __shared__ int reda[kW ? 4 : 1][N];
   __shared__ int redfm[4];
-  __shared__ float qinv_s[N];
-  __shared__ uint8_t qok_s[N];
+  __shared__ float qinvs[G][N];
+  __shared__ uint8_t qoks[G][N];
+  float* const rowval = rowvals[wg];
+  float(*const red)[N] = reds[wg];
+  float* const qinv_s = qinvs[wg];
+  uint8_t* const qok_s = qoks[wg];
 
-  const uint32_t qbase = (ptx::smem_addr(smem) + 1023u) & ~1023u;  // swizzle atoms
-  const uint32_t bars = qbase + uint32_t(QB + S * SB);
-  if (threadIdx.x == 0) Ring::init_barriers(bars, 1, S, R);
+  const uint32_t qbase0 = (ptx::smem_addr(smem) + 1023u) & ~1023u;  // swizzle atoms
+  const uint32_t qbase = qbase0 + uint32_t(wg * QB);                // this warpgroup's rows
+  const uint32_t bars = qbase0 + uint32_t(G * QB + S * SB);
+  if (threadIdx.x == 0) Ring::init_barriers(bars, 1, S, R * G);
   __syncthreads();
 
   const int64_t pb = int64_t(blockIdx.x) * p.pairs / gridDim.x;
@@ -149,23 +158,27 @@ __global__ void __launch_bounds__(kStreamThreads, 1) stream_wg_kernel(const Stre
   const float masked_fill = v.zero_mode ? 0.f : -INFINITY;
 
   // Warp 0 also fills the ring.
-  Ring ring{&p, qbase + uint32_t(QB), bars, bars + uint32_t(S * 8), S, TR, pe};
-  if (w == 0) ring.start(pb, lane);
+  Ring ring{&p, qbase0 + uint32_t(G * QB), bars, bars + uint32_t(S * 8), S, TR, pe};
+  const bool producer = threadIdx.x < 32;
+  if (producer) ring.start(pb, lane);
 
   HeldQuery held;
 
   for (int64_t pp = pb; pp < pe; ++pp) {
     const PairSeqs ps =
-        resolve_stream_pair(p, pp, stacked_prefix && w == 0 && lane == 0 ? prefix : nullptr);
+        resolve_stream_pair(p, pp, stacked_prefix && threadIdx.x == 0 ? prefix : nullptr);
     const int nrows = int(ps.nrows), dlen = int(ps.dlen);
-    const int nchunks = chunks_of(ps, TR);
+    const int nchunks = chunks_of(ps, N);  // 128-row chunks
+    const int npasses = chunks_of(ps, TR);
     const int ntiles = Ring::stages_of(ps);
 
-    for (int c = 0; c < nchunks; ++c) {
+    for (int pass = 0; pass < npasses; ++pass) {
+      const int c = pass * G + wg;      // this warpgroup's chunk
+      const bool active = c < nchunks;  // (uniform over the warpgroup)
       // ---- the pass's query rows into shared memory, swizzled (when they change)
-      if (nrows > 0 && held.replace(ps.q0, c)) {
+      if (nrows > 0 && held.replace(ps.q0, pass)) {
 #pragma unroll 1
-        for (int it = 0; it < N / 32; ++it) {
+        for (int it = 0; it < (active ? N / 32 : 0); ++it) {
           const int n = it * 32 + w * 8 + g;  // row of the pass
           const int r = c * N + n;            // row of the pair
           const bool in = r < nrows;
@@ -210,6 +223,10 @@ __global__ void __launch_bounds__(kStreamThreads, 1) stream_wg_kernel(const Stre
 
       for (int t = 0; t < ntiles; ++t) {
         const uint32_t stage = ring.wait_full();
+        if (G > 1 && !active) {  // this warpgroup has no chunk in the pass: just release
+          ring.release(lane, producer);
+          continue;
+        }
         const int tok0 = t * ST + 16 * w + g;  // this lane's token rows tok0, tok0 + 8
         RowShare<KS> ra, rb;
         // Rows past the document's end hold an older copy's bytes: not read (zeros).
@@ -258,7 +275,7 @@ __global__ void __launch_bounds__(kStreamThreads, 1) stream_wg_kernel(const Stre
         // the producer. (Releasing right after the loads, before any instruction used their
         // values, is what compute-sanitizer's racecheck reported as a race with the next
         // bulk copy into the stage.)
-        ring.release(lane, w == 0);
+        ring.release(lane, producer);
 
         if constexpr (kW) {
           bool ok[2];
@@ -352,8 +369,8 @@ __global__ void __launch_bounds__(kStreamThreads, 1) stream_wg_kernel(const Stre
           }
       }
       __syncthreads();
-      {
-        const int n = threadIdx.x;  // 128 threads, 128 rows
+      if (active) {
+        const int n = int(threadIdx.x) & (N - 1);  // 128 threads a warpgroup, 128 rows
         const int r = c * N + n;
         const bool row_valid = r < nrows && qok_s[n];
         if constexpr (kW) {
@@ -389,7 +406,16 @@ __global__ void __launch_bounds__(kStreamThreads, 1) stream_wg_kernel(const Stre
         }
       }
       __syncthreads();
-      sum_slots(v, ps, rowval, partial, prefix, stacked_prefix, c, nchunks, TR, R, w, lane);
+      // The chunks' row sums in chunk order (warpgroup 0's warps): results do not depend on G.
+      if (wg == 0) {
+#pragma unroll
+        for (int k = 0; k < G; ++k) {
+          if (pass * G + k < nchunks) {
+            sum_slots(v, ps, rowvals[k], partial, prefix, stacked_prefix, pass * G + k, nchunks, N,
+                      R, w, lane);
+          }
+        }
+      }
       if constexpr (kW) {
         if (c == nchunks - 1) finish_winners(p, ps, pp, prefix, stacked_prefix, w, lane);
       }
