@@ -40,7 +40,7 @@ __global__ void inverse_norms_kernel(Seqs s, float* inv) {
   if (lane == 0) inv[row] = v;
 }
 
-// Writes one finished gradient row. G holds this lane's elements k = lane + 32 e (e < 4) of
+// Writes one finished gradient row. G holds this lane's elements k = 4 lane + e (e < 4) of
 // the gradient with respect to the scored vector; dim <= 128. Masked rows and rows outside
 // every sequence get zeros; with normalisation, G goes through the Jacobian
 // (G - u <u, G>) / |x|, taken in double because it cancels.
@@ -50,7 +50,7 @@ __device__ void finish_row(const Seqs& x, const Seqs& gx, const float* inv, int6
   int64_t i = 0, j = 0;
   const bool in = locate(x, row, i, j);
   const bool ok = in && valid(x, i, j);
-  const int64_t dim = x.dim;
+  const int64_t dim = x.dim, k = 4 * lane;
   if (!ok) {
     for (int e = 0; e < 4; ++e) G[e] = 0.0f;
   } else if (inv != nullptr) {
@@ -58,12 +58,11 @@ __device__ void finish_row(const Seqs& x, const Seqs& gx, const float* inv, int6
     if (s == 0.0f) {
       for (int e = 0; e < 4; ++e) G[e] = 0.0f;
     } else {
-      const int64_t off = token_offset(x, i, j);
+      const Vec4 x4 = load4(x.data, x.dtype, token_offset(x, i, j), k, dim, vec4_ok(x));
       float u[4];
       double uu = 0, uG = 0;
       for (int e = 0; e < 4; ++e) {
-        const int64_t k = lane + 32 * e;
-        u[e] = k < dim ? load_float(x.data, x.dtype, off + k) * s : 0.0f;
+        u[e] = x4.v[e] * s;
         uu += double(u[e]) * u[e];
         uG += double(u[e]) * G[e];
       }
@@ -74,11 +73,7 @@ __device__ void finish_row(const Seqs& x, const Seqs& gx, const float* inv, int6
     }
   }
   const int64_t goff = in ? token_offset(gx, i, j) : row * gx.token_stride;
-  unsigned char* out = const_cast<unsigned char*>(gx.data);
-  for (int e = 0; e < 4; ++e) {
-    const int64_t k = lane + 32 * e;
-    if (k < dim) store_float(out, gx.dtype, goff + k, G[e]);
-  }
+  store4(const_cast<unsigned char*>(gx.data), gx.dtype, goff, k, dim, vec4_ok(gx), G);
 }
 
 // The same for rows wider than 128, from fp32 sums in scratch memory: one warp a row.
@@ -176,72 +171,88 @@ __device__ __forceinline__ bool document_pair(const BackwardParams& p, int64_t d
 }
 
 __global__ void __launch_bounds__(256) grad_q_kernel(BackwardParams p) {
+  static_assert(kQueryRowsPerBlock == kWarps, "one query-token row a warp");
   const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32);
-  const int64_t r0 = int64_t(blockIdx.x) * kQueryRowsPerBlock;
-  const int64_t k0 = int64_t(blockIdx.y) * kDimChunk;
+  const int64_t row = int64_t(blockIdx.x) * kQueryRowsPerBlock + warp;
+  if (row >= p.q.rows) return;  // no block-wide synchronisation below
+  const int64_t k0 = int64_t(blockIdx.y) * kDimChunk, k = k0 + 4 * lane;
   const int64_t dim = p.q.dim, W = p.winners.width;
-  for (int jr = 0; jr < kQueryRowsPerBlock / kWarps; ++jr) {
-    const int64_t row = r0 + warp + kWarps * jr;
-    if (row >= p.q.rows) break;
-    float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-    int64_t qi = 0, t = 0;
-    if (locate(p.q, row, qi, t) && t < W && valid(p.q, qi, t)) {
-      const int64_t n = query_outputs(p.pairs, qi);
-      constexpr int U = 8;  // outputs whose rows are loaded together
-      for (int64_t idx = 0; idx < n; idx += U) {
-        // U outputs at a time: their loads are independent, the sums stay in order.
-        int64_t off[U];
-        float scale[U];
-#pragma unroll
-        for (int u = 0; u < U; ++u) {
-          off[u] = -1;
-          scale[u] = 0.0f;
-          if (idx + u >= n) continue;
-          int64_t o = 0, di = 0;
-          float g = 0.0f;
-          if (!query_pair(p, qi, idx + u, o, di, g)) continue;
+  const bool vec = vec4_ok(p.d);
+  float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  int64_t qi = 0, t = 0;
+  if (locate(p.q, row, qi, t) && t < W && valid(p.q, qi, t)) {
+    const int64_t n = query_outputs(p.pairs, qi);
+    for (int64_t n0 = 0; n0 < n; n0 += 32) {
+      // Lane u looks up output n0 + u: its winner's row and scale, 32 outputs in one round.
+      int64_t mine = -1;
+      float my_scale = 0.0f;
+      if (n0 + lane < n) {
+        int64_t o = 0, di = 0;
+        float g = 0.0f;
+        if (query_pair(p, qi, n0 + lane, o, di, g)) {
           const int w = winner_at(p.winners, o, t);
-          if (w < 0 || w >= seq_len(p.d, di)) continue;
-          off[u] = token_offset(p.d, di, w);
-          scale[u] = g * (p.inv_d ? p.inv_d[seq_row(p.d, di) + w] : 1.0f);
-        }
-        float x[U][4];
-#pragma unroll
-        for (int u = 0; u < U; ++u) {
-#pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            const int64_t k = k0 + lane + 32 * e;
-            x[u][e] = off[u] >= 0 && k < dim ? load_float(p.d.data, p.d.dtype, off[u] + k) : 0.0f;
+          if (w >= 0 && w < seq_len(p.d, di)) {
+            mine = token_offset(p.d, di, w);
+            my_scale = g * (p.inv_d ? p.inv_d[seq_row(p.d, di) + w] : 1.0f);
           }
         }
+      }
+      const int count = int(imin(32, n - n0));
+      for (int u0 = 0; u0 < count; u0 += kRowsInFlight) {
+        // kRowsInFlight rows loaded together; the sums stay in output order.
+        int64_t off[kRowsInFlight];
+        float scale[kRowsInFlight];
+        Vec4 x[kRowsInFlight];
 #pragma unroll
-        for (int u = 0; u < U; ++u) {
+        for (int u = 0; u < kRowsInFlight; ++u) {
+          off[u] = __shfl_sync(kAll, mine, u0 + u);
+          scale[u] = __shfl_sync(kAll, my_scale, u0 + u);
+          x[u] = off[u] >= 0 ? load4(p.d.data, p.d.dtype, off[u], k, dim, vec)
+                             : Vec4{{0.0f, 0.0f, 0.0f, 0.0f}};
+        }
+#pragma unroll
+        for (int u = 0; u < kRowsInFlight; ++u) {
           if (off[u] < 0) continue;
 #pragma unroll
-          for (int e = 0; e < 4; ++e) acc[e] = fmaf(scale[u], x[u][e], acc[e]);
+          for (int e = 0; e < 4; ++e) acc[e] = fmaf(scale[u], x[u].v[e], acc[e]);
         }
       }
     }
-    if (p.ws_q == nullptr) {
-      finish_row(p.q, p.gq, p.inv_q, row, acc);
-    } else {
-      for (int e = 0; e < 4; ++e) {
-        const int64_t k = k0 + lane + 32 * e;
-        if (k < dim) p.ws_q[row * dim + k] = acc[e];
-      }
+  }
+  if (p.ws_q == nullptr) {
+    finish_row(p.q, p.gq, p.inv_q, row, acc);
+  } else {
+    for (int e = 0; e < 4; ++e) {
+      if (k + e < dim) p.ws_q[row * dim + k + e] = acc[e];
     }
   }
 }
 
+// One stage of grad_D: kStageOutputs outputs of one document and 32 of their query tokens.
+struct DocStage {
+  int64_t o[kStageOutputs];
+  int64_t q_off[kStageOutputs];  // element offset of the output's query token 0
+  int64_t q_row[kStageOutputs];  // its flat row (inverse norms)
+  float g[kStageOutputs];
+  int tokens[kStageOutputs];  // query tokens that have winners (0: no such output)
+  // The winner of (output u, token t0 + c) as a row of this block, 0xff when it is elsewhere.
+  unsigned char local[kStageOutputs][32];
+  // Each warp's contributions in (output, token) order, as u * 32 + c.
+  unsigned short list[kWarps][kStageOutputs * 32];
+};
+
 template <bool kDeterministic>
 __global__ void __launch_bounds__(256) grad_d_kernel(BackwardParams p) {
+  // acc[row][e * 32 + c] is element k = 4 c + e of that row: lane c's four elements sit in
+  // four banks apart, so that the scalar read-modify-writes (or atomics) do not conflict.
   extern __shared__ __align__(16) float acc[];  // [kDocRowsPerBlock][kDimChunk]
+  __shared__ DocStage st;
   const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32);
   const int64_t r0 = int64_t(blockIdx.x) * kDocRowsPerBlock;
-  const int64_t k0 = int64_t(blockIdx.y) * kDimChunk;
+  const int64_t k0 = int64_t(blockIdx.y) * kDimChunk, k = k0 + 4 * lane;
   const int64_t dim = p.d.dim, W = p.winners.width;
+  const bool vec = vec4_ok(p.q);
   for (int i = int(threadIdx.x); i < kDocRowsPerBlock * kDimChunk; i += 256) acc[i] = 0.0f;
-  __syncthreads();
 
   // The documents whose rows fall in [r0, r0 + 128).
   int64_t d_first = 0, d_last = -1;
@@ -260,47 +271,80 @@ __global__ void __launch_bounds__(256) grad_d_kernel(BackwardParams p) {
     const int64_t lo = imax(base, r0), hi = imin(base + len, r0 + kDocRowsPerBlock);
     if (lo >= hi) continue;
     const int64_t n = document_outputs(p.pairs, di);
-    for (int64_t idx = kDeterministic ? 0 : warp; idx < n; idx += kDeterministic ? 1 : kWarps) {
-      int64_t o = 0, qi = 0;
-      float g = 0.0f;
-      if (!document_pair(p, di, idx, o, qi, g)) continue;
-      const int64_t tmax = imin(W, seq_len(p.q, qi));
-      const int64_t qrow = seq_row(p.q, qi);
-      for (int64_t t0 = 0; t0 < tmax; t0 += 32) {
-        const int64_t t = t0 + lane;
-        const int w = t < tmax ? winner_at(p.winners, o, t) : -1;
-        const int64_t r = base + w;
-        bool mine = w >= 0 && w < len && r >= lo && r < hi;
-        if (kDeterministic) mine = mine && ((r - r0) % kWarps) == warp;
-        unsigned bits = __ballot_sync(kAll, mine);
-        while (bits != 0) {
-          // Up to four contributions: independent loads, then additions in lane order.
-          int src[4], local[4], count = 0;
-          for (; count < 4 && bits != 0; ++count) {
-            src[count] = __ffs(int(bits)) - 1;
-            bits &= bits - 1;
+    for (int64_t n0 = 0; n0 < n; n0 += kStageOutputs) {
+      __syncthreads();  // the previous stage's readers are done
+      if (threadIdx.x < kStageOutputs) {
+        const int u = int(threadIdx.x);
+        int64_t o = 0, qi = 0;
+        float g = 0.0f;
+        int tokens = 0;
+        if (n0 + u < n && document_pair(p, di, n0 + u, o, qi, g)) {
+          tokens = int(imin(W, seq_len(p.q, qi)));
+          st.o[u] = o;
+          st.q_off[u] = token_offset(p.q, qi, 0);
+          st.q_row[u] = seq_row(p.q, qi);
+          st.g[u] = g;
+        }
+        st.tokens[u] = tokens;
+      }
+      __syncthreads();
+      int most = 0;
+      for (int u = 0; u < kStageOutputs; ++u) most = max(most, st.tokens[u]);
+      for (int t0 = 0; t0 < most; t0 += 32) {
+        if (t0 > 0) __syncthreads();  // this stage's previous tokens are done
+        // The winners of 16 outputs x 32 tokens, each read once by the block.
+        for (int i = int(threadIdx.x); i < kStageOutputs * 32; i += 256) {
+          const int u = i / 32, c = i % 32, t = t0 + c;
+          unsigned char v = 0xff;
+          if (t < st.tokens[u]) {
+            const int w = winner_at(p.winners, st.o[u], t);
+            const int64_t r = base + w;
+            if (w >= 0 && w < len && r >= lo && r < hi) v = (unsigned char)(r - r0);
           }
-          float x[4][4], scale[4];
-          for (int u = 0; u < 4; ++u) {
-            scale[u] = 0.0f;
-            local[u] = 0;
-            if (u >= count) continue;
-            const int64_t tu = t0 + src[u];
-            local[u] = int(__shfl_sync(kAll, r - r0, src[u]));
-            scale[u] = g * (p.inv_q ? p.inv_q[qrow + tu] : 1.0f);
-            const int64_t off = token_offset(p.q, qi, tu);
-            for (int e = 0; e < 4; ++e) {
-              const int64_t k = k0 + lane + 32 * e;
-              x[u][e] = k < dim ? load_float(p.q.data, p.q.dtype, off + k) : 0.0f;
-            }
+          st.local[u][c] = v;
+        }
+        __syncthreads();
+        // This warp's contributions: deterministic, the rows r with r % 8 == warp (all
+        // outputs, in order); fast, every eighth output (rows shared, atomics).
+        int count = 0;
+        for (int u = kDeterministic ? 0 : warp; u < kStageOutputs;
+             u += kDeterministic ? 1 : kWarps) {
+          const unsigned char v = st.local[u][lane];
+          const bool take = v != 0xff && (!kDeterministic || v % kWarps == warp);
+          const unsigned bits = __ballot_sync(kAll, take);
+          if (take)
+            st.list[warp][count + __popc(bits & ((1u << lane) - 1))] =
+                (unsigned short)(u * 32 + lane);
+          count += __popc(bits);
+        }
+        __syncwarp();
+        for (int j0 = 0; j0 < count; j0 += kRowsInFlight) {
+          // kRowsInFlight query rows loaded together, added in list order.
+          int local[kRowsInFlight];
+          float scale[kRowsInFlight];
+          Vec4 x[kRowsInFlight];
+#pragma unroll
+          for (int j = 0; j < kRowsInFlight; ++j) {
+            local[j] = -1;
+            scale[j] = 0.0f;
+            x[j] = Vec4{{0.0f, 0.0f, 0.0f, 0.0f}};
+            if (j0 + j >= count) continue;
+            const int e = st.list[warp][j0 + j], u = e / 32, c = e % 32;
+            const int64_t t = t0 + c;
+            local[j] = st.local[u][c];
+            scale[j] = st.g[u] * (p.inv_q ? p.inv_q[st.q_row[u] + t] : 1.0f);
+            x[j] = load4(p.q.data, p.q.dtype, st.q_off[u] + t * p.q.token_stride, k, dim, vec);
           }
-          for (int u = 0; u < count; ++u) {
-            float* a = acc + local[u] * kDimChunk + lane;
+#pragma unroll
+          for (int j = 0; j < kRowsInFlight; ++j) {
+            if (local[j] < 0) continue;
+            float* a = acc + local[j] * kDimChunk + lane;
+#pragma unroll
             for (int e = 0; e < 4; ++e) {
               if (kDeterministic) {
-                a[32 * e] = fmaf(scale[u], x[u][e], a[32 * e]);
+                a[32 * e] = fmaf(scale[j], x[j].v[e], a[32 * e]);
               } else {
-                atomicAdd(a + 32 * e, scale[u] * x[u][e]);
+                atomicAdd(a + 32 * e, scale[j] * x[j].v[e]);
               }
             }
           }
@@ -313,13 +357,12 @@ __global__ void __launch_bounds__(256) grad_d_kernel(BackwardParams p) {
     const int64_t row = r0 + local;
     if (row >= p.d.rows) break;
     float G[4];
-    for (int e = 0; e < 4; ++e) G[e] = acc[local * kDimChunk + lane + 32 * e];
+    for (int e = 0; e < 4; ++e) G[e] = acc[local * kDimChunk + 32 * e + lane];
     if (p.ws_d == nullptr) {
       finish_row(p.d, p.gd, p.inv_d, row, G);
     } else {
       for (int e = 0; e < 4; ++e) {
-        const int64_t k = k0 + lane + 32 * e;
-        if (k < dim) p.ws_d[row * dim + k] = G[e];
+        if (k + e < dim) p.ws_d[row * dim + k + e] = G[e];
       }
     }
   }

@@ -1,16 +1,18 @@
 // The CUDA backward from saved winners (colmax/backward.hpp).
 //
-// grad_Q: a block owns 8 query-token rows (a warp owns 1) and gathers, output after output
-// in increasing order, g * D^[winner] into registers, eight outputs' rows in flight at a
-// time. No atomics: deterministic always. (The gathers are latency-bound: at 32 rows a block
-// and four outputs in flight, in-batch 256 had 16 warps an SM with 64 rows in flight.)
+// grad_Q: a warp owns one query-token row. Its lanes look up 32 outputs' winners at once,
+// then gather g * D^[winner] output after output in increasing order, eight document rows
+// in flight, each lane holding four consecutive elements (one 8-byte load for 16-bit rows).
+// No atomics: deterministic always.
 //
-// grad_D: a block owns 128 document-token rows in shared memory and walks the winners of
-// every output of the documents those rows belong to.
-//   deterministic: a warp owns the rows r with r % 8 == warp and every warp walks every
-//     output, adding its own contributions in (output, query token) order: a fixed order.
-//   fast: the warps split the outputs and add with shared-memory atomics: no redundant
-//     walking, but the order of additions varies from run to run.
+// grad_D: a block owns 128 document-token rows in shared memory and walks the outputs of
+// the documents those rows belong to in stages of 16 outputs x 32 query tokens: the stage's
+// winners are read once into shared memory as rows of this block, then each warp lists the
+// contributions it adds and adds them eight query rows at a time.
+//   deterministic: a warp owns the rows r with r % 8 == warp and lists every contribution
+//     to them, in (output, query token) order: a fixed order.
+//   fast: each warp takes every eighth output and adds with shared-memory atomics: the
+//     order of additions varies from run to run.
 //
 // Dimensions are taken 128 at a time (blockIdx.y). When dim <= 128 a block holds whole
 // rows and finishes them itself (the normalisation's Jacobian, the output dtype); for wider
@@ -39,6 +41,8 @@ struct BackwardParams {
 constexpr int kDimChunk = 128;
 constexpr int kQueryRowsPerBlock = 8;
 constexpr int kDocRowsPerBlock = 128;
+constexpr int kRowsInFlight = 8;   // rows gathered together by one warp
+constexpr int kStageOutputs = 16;  // outputs a grad_D stage covers
 
 // Inverse L2 norms of every row of a sequence family (0 for masked rows, zero vectors and
 // rows outside every sequence).

@@ -31,6 +31,70 @@ __device__ __forceinline__ void store_float(unsigned char* base, int dtype, int6
   }
 }
 
+// Rows are read and written four elements a lane (k, k + 1, k + 2, k + 3): one 8-byte
+// (16-bit types) or 16-byte (fp32) access when every row of the family starts on such a
+// boundary, four scalar accesses otherwise. Elements past `dim` read as zero and are not
+// written.
+struct Vec4 {
+  float v[4];
+};
+
+__device__ __forceinline__ int elem_bytes(int dtype) {
+  return dtype == kF32 ? 4 : 2;
+}
+
+__device__ __forceinline__ Vec4 load4(const unsigned char* base, int dtype, int64_t off, int64_t k,
+                                      int64_t dim, bool vec) {
+  Vec4 r{{0.0f, 0.0f, 0.0f, 0.0f}};
+  if (vec && k + 3 < dim) {
+    if (dtype == kF32) {
+      const float4 x = *reinterpret_cast<const float4*>(base + (off + k) * 4);
+      r = Vec4{{x.x, x.y, x.z, x.w}};
+    } else {
+      const uint2 x = *reinterpret_cast<const uint2*>(base + (off + k) * 2);
+      float2 a, b;
+      if (dtype == kF16) {
+        a = __half22float2(*reinterpret_cast<const __half2*>(&x.x));
+        b = __half22float2(*reinterpret_cast<const __half2*>(&x.y));
+      } else {
+        a = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&x.x));
+        b = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&x.y));
+      }
+      r = Vec4{{a.x, a.y, b.x, b.y}};
+    }
+  } else {
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      if (k + e < dim) r.v[e] = load_float(base, dtype, off + k + e);
+    }
+  }
+  return r;
+}
+
+__device__ __forceinline__ void store4(unsigned char* base, int dtype, int64_t off, int64_t k,
+                                       int64_t dim, bool vec, const float (&v)[4]) {
+  if (vec && k + 3 < dim) {
+    if (dtype == kF32) {
+      *reinterpret_cast<float4*>(base + (off + k) * 4) = make_float4(v[0], v[1], v[2], v[3]);
+    } else {
+      uint2 x;
+      if (dtype == kF16) {
+        *reinterpret_cast<__half2*>(&x.x) = __floats2half2_rn(v[0], v[1]);
+        *reinterpret_cast<__half2*>(&x.y) = __floats2half2_rn(v[2], v[3]);
+      } else {
+        *reinterpret_cast<__nv_bfloat162*>(&x.x) = __floats2bfloat162_rn(v[0], v[1]);
+        *reinterpret_cast<__nv_bfloat162*>(&x.y) = __floats2bfloat162_rn(v[2], v[3]);
+      }
+      *reinterpret_cast<uint2*>(base + (off + k) * 2) = x;
+    }
+  } else {
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      if (k + e < dim) store_float(base, dtype, off + k + e, v[e]);
+    }
+  }
+}
+
 __device__ __forceinline__ bool mask_at(const unsigned char* m, int dtype, int64_t i) {
   switch (dtype) {
     case kBool:
@@ -87,6 +151,15 @@ __device__ __forceinline__ int64_t token_offset(const Seqs& s, int64_t i, int64_
   if (packed(s)) return (cu_at(s, i) + j) * s.token_stride;
   if (s.inner == 1) return i * s.outer_stride + j * s.token_stride;
   return (i / s.inner) * s.outer_stride + (i % s.inner) * s.inner_stride + j * s.token_stride;
+}
+
+// Whether every row of the family starts on a 4-element boundary of 4-element alignment,
+// so that load4 / store4 may use one wide access.
+__device__ __forceinline__ bool vec4_ok(const Seqs& s) {
+  const int64_t b = elem_bytes(s.dtype);
+  return s.dim % 4 == 0 && reinterpret_cast<uintptr_t>(s.data) % (4 * b) == 0 &&
+         s.token_stride % 4 == 0 &&
+         (packed(s) || (s.outer_stride % 4 == 0 && (s.inner == 1 || s.inner_stride % 4 == 0)));
 }
 
 __device__ __forceinline__ bool valid(const Seqs& s, int64_t i, int64_t j) {
