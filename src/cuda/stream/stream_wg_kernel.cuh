@@ -277,7 +277,20 @@ __global__ void __launch_bounds__(kStreamThreads* G, 1) stream_wg_kernel(const S
         // bulk copy into the stage.)
         ring.release(lane, producer);
 
-        if constexpr (kW) {
+        if (kW && !has_dmask && !v.normalize && (t + 1) * ST <= dlen) {
+          // A full unmasked tile: the lane's two token rows are merged first (tok0 ranks
+          // before tok0 + 8), then the pair is folded into the running result. The winner
+          // rule is a maximum under a total order (NaN first, then the first position), so
+          // merging in pairs gives the same winner as folding one by one, at half the folds.
+#pragma unroll
+          for (int j = 0; j < N / 8; ++j)
+#pragma unroll
+            for (int e = 0; e < 2; ++e) {
+              const float v0 = acc[4 * j + e], v1 = acc[4 * j + 2 + e];
+              const bool second = !isnan(v0) && (isnan(v1) || v1 > v0);
+              winner_fold(runq[j][e], runa[j][e], second ? v1 : v0, second ? tok0 + 8 : tok0);
+            }
+        } else if constexpr (kW) {
           bool ok[2];
           float scale[2] = {1.f, 1.f};
 #pragma unroll
