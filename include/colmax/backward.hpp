@@ -76,12 +76,13 @@
 namespace colmax {
 
 enum class BackwardStrategy : uint8_t {
-  // Deterministic on the CPU. On CUDA the faster of the two as measured (docs/training.md):
-  // now deterministic on every layout (it was as fast or faster on every shape measured).
-  // Choose `deterministic` explicitly when reproducibility must not depend on this choice.
+  // Deterministic (on CUDA it was the faster of the two on every shape measured,
+  // docs/training.md). Choose `deterministic` explicitly when reproducibility must not depend
+  // on this choice.
   automatic,
-  // CUDA: document-token gradients are summed with floating-point atomics, so the last bits
-  // may differ between runs. CPU: the same as deterministic.
+  // Allows floating-point atomics (the last bits may then differ between runs). The current
+  // CUDA and CPU kernels sum in a fixed order either way, so it gives the deterministic
+  // results today.
   fast,
   // Bitwise identical gradients run after run: every gradient row is owned by one thread
   // group and summed in a fixed order; no floating-point atomics.

@@ -44,8 +44,8 @@ __global__ void inverse_norms_kernel(Seqs s, float* inv) {
 // the gradient with respect to the scored vector; dim <= 128. Masked rows and rows outside
 // every sequence get zeros; with normalisation, G goes through the Jacobian
 // (G - u <u, G>) / |x|, taken in double because it cancels.
-__device__ void finish_row(const Seqs& x, const Seqs& gx, const float* inv, int64_t row,
-                           float (&G)[4]) {
+__device__ __forceinline__ void finish_row(const Seqs& x, const Seqs& gx, const float* inv,
+                                           int64_t row, float (&G)[4]) {
   const int lane = int(threadIdx.x % 32);
   int64_t i = 0, j = 0;
   const bool in = locate(x, row, i, j);
@@ -170,6 +170,9 @@ __device__ __forceinline__ bool document_pair(const BackwardParams& p, int64_t d
   }
 }
 
+// kDT: the documents' element type (the gathered rows), fixed at compile time so that the
+// unrolled gathers hold one conversion each.
+template <int kDT>
 __global__ void __launch_bounds__(256) grad_q_kernel(BackwardParams p) {
   static_assert(kQueryRowsPerBlock == kWarps, "one query-token row a warp");
   const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32);
@@ -207,7 +210,7 @@ __global__ void __launch_bounds__(256) grad_q_kernel(BackwardParams p) {
         for (int u = 0; u < kRowsInFlight; ++u) {
           off[u] = __shfl_sync(kAll, mine, u0 + u);
           scale[u] = __shfl_sync(kAll, my_scale, u0 + u);
-          x[u] = off[u] >= 0 ? load4(p.d.data, p.d.dtype, off[u], k, dim, vec)
+          x[u] = off[u] >= 0 ? load4<kDT>(p.d.data, off[u], k, dim, vec)
                              : Vec4{{0.0f, 0.0f, 0.0f, 0.0f}};
         }
 #pragma unroll
@@ -228,7 +231,8 @@ __global__ void __launch_bounds__(256) grad_q_kernel(BackwardParams p) {
   }
 }
 
-// One stage of grad_D: kStageOutputs outputs of one document and 32 of their query tokens.
+// One stage of grad_D: up to kStageOutputs outputs of one document and 32 of their query
+// tokens, whose winners are sorted by the block row they fall on.
 struct DocStage {
   int64_t o[kStageOutputs];
   int64_t q_off[kStageOutputs];  // element offset of the output's query token 0
@@ -237,17 +241,31 @@ struct DocStage {
   int tokens[kStageOutputs];  // query tokens that have winners (0: no such output)
   // The winner of (output u, token t0 + c) as a row of this block, 0xff when it is elsewhere.
   unsigned char local[kStageOutputs][32];
-  // Each warp's contributions in (output, token) order, as u * 32 + c.
-  unsigned short list[kWarps][kStageOutputs * 32];
+  // Entries u * 32 + c sorted by row, in (output, token) order within a row; the row in
+  // the bits above kEntryBits.
+  unsigned sorted[kStageOutputs * 32];
+  unsigned short count[kWarps][kDocRowsPerBlock];  // a warp's entries per row, then its cursor
+  int row_begin[kDocRowsPerBlock + 1];
 };
+constexpr int kEntryBits = 12;
+static_assert(kStageOutputs * 32 <= (1 << kEntryBits), "entry index fits its bits");
 
-template <bool kDeterministic>
+// The outputs a warp sorts: a contiguous share of the stage, so that the warps' shares in
+// warp order are the stage in order.
+__device__ __forceinline__ void warp_outputs(int outputs, int warp, int& u0, int& u1) {
+  u0 = outputs * warp / kWarps;
+  u1 = outputs * (warp + 1) / kWarps;
+}
+
+// grad_D. The block's rows take their contributions in (output, token) order whatever the
+// strategy: each stage's winners are counting-sorted by row (ranks from warp-level matches,
+// no atomics), then each warp adds up the rows of its 16-row share in registers.
+template <int kDT>
 __global__ void __launch_bounds__(256) grad_d_kernel(BackwardParams p) {
-  // acc[row][e * 32 + c] is element k = 4 c + e of that row: lane c's four elements sit in
-  // four banks apart, so that the scalar read-modify-writes (or atomics) do not conflict.
   extern __shared__ __align__(16) float acc[];  // [kDocRowsPerBlock][kDimChunk]
   __shared__ DocStage st;
   const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32);
+  const unsigned below = (1u << lane) - 1;
   const int64_t r0 = int64_t(blockIdx.x) * kDocRowsPerBlock;
   const int64_t k0 = int64_t(blockIdx.y) * kDimChunk, k = k0 + 4 * lane;
   const int64_t dim = p.d.dim, W = p.winners.width;
@@ -272,13 +290,13 @@ __global__ void __launch_bounds__(256) grad_d_kernel(BackwardParams p) {
     if (lo >= hi) continue;
     const int64_t n = document_outputs(p.pairs, di);
     for (int64_t n0 = 0; n0 < n; n0 += kStageOutputs) {
+      const int outputs = int(imin(kStageOutputs, n - n0));
       __syncthreads();  // the previous stage's readers are done
-      if (threadIdx.x < kStageOutputs) {
-        const int u = int(threadIdx.x);
+      for (int u = int(threadIdx.x); u < outputs; u += 256) {
         int64_t o = 0, qi = 0;
         float g = 0.0f;
         int tokens = 0;
-        if (n0 + u < n && document_pair(p, di, n0 + u, o, qi, g)) {
+        if (document_pair(p, di, n0 + u, o, qi, g)) {
           tokens = int(imin(W, seq_len(p.q, qi)));
           st.o[u] = o;
           st.q_off[u] = token_offset(p.q, qi, 0);
@@ -289,11 +307,11 @@ __global__ void __launch_bounds__(256) grad_d_kernel(BackwardParams p) {
       }
       __syncthreads();
       int most = 0;
-      for (int u = 0; u < kStageOutputs; ++u) most = max(most, st.tokens[u]);
+      for (int u = 0; u < outputs; ++u) most = max(most, st.tokens[u]);
       for (int t0 = 0; t0 < most; t0 += 32) {
         if (t0 > 0) __syncthreads();  // this stage's previous tokens are done
-        // The winners of 16 outputs x 32 tokens, each read once by the block.
-        for (int i = int(threadIdx.x); i < kStageOutputs * 32; i += 256) {
+        // The stage's winners, each read once by the block, as rows of the block.
+        for (int i = int(threadIdx.x); i < outputs * 32; i += 256) {
           const int u = i / 32, c = i % 32, t = t0 + c;
           unsigned char v = 0xff;
           if (t < st.tokens[u]) {
@@ -303,52 +321,102 @@ __global__ void __launch_bounds__(256) grad_d_kernel(BackwardParams p) {
           }
           st.local[u][c] = v;
         }
-        __syncthreads();
-        // This warp's contributions: deterministic, the rows r with r % 8 == warp (all
-        // outputs, in order); fast, every eighth output (rows shared, atomics).
-        int count = 0;
-        for (int u = kDeterministic ? 0 : warp; u < kStageOutputs;
-             u += kDeterministic ? 1 : kWarps) {
-          const unsigned char v = st.local[u][lane];
-          const bool take = v != 0xff && (!kDeterministic || v % kWarps == warp);
-          const unsigned bits = __ballot_sync(kAll, take);
-          if (take)
-            st.list[warp][count + __popc(bits & ((1u << lane) - 1))] =
-                (unsigned short)(u * 32 + lane);
-          count += __popc(bits);
+        for (int i = int(threadIdx.x); i < kWarps * kDocRowsPerBlock; i += 256) {
+          (&st.count[0][0])[i] = 0;
         }
-        __syncwarp();
-        for (int j0 = 0; j0 < count; j0 += kRowsInFlight) {
-          // kRowsInFlight query rows loaded together, added in list order.
-          int local[kRowsInFlight];
+        __syncthreads();
+        // Count: each warp its share of outputs, a group of equal rows at a time.
+        int u0 = 0, u1 = 0;
+        warp_outputs(outputs, warp, u0, u1);
+        for (int u = u0; u < u1; ++u) {
+          const unsigned v = st.local[u][lane];
+          const unsigned peers = __match_any_sync(kAll, v);
+          if (v != 0xff && (peers & below) == 0) st.count[warp][v] += __popc(peers);
+          __syncwarp();  // the next group's leader may be another lane
+        }
+        __syncthreads();
+        // Row starts (row-major over warps), then each warp's first slot in each row.
+        if (threadIdx.x < 32) {
+          int total[4], sum = 0;
+          for (int q = 0; q < 4; ++q) {
+            const int r = 4 * lane + q;
+            int t = 0;
+            for (int w = 0; w < kWarps; ++w) t += st.count[w][r];
+            total[q] = t;
+            sum += t;
+          }
+          int before = sum;  // inclusive scan over lanes, then exclusive
+          for (int m = 1; m < 32; m <<= 1) {
+            const int x = __shfl_up_sync(kAll, before, m);
+            if (lane >= m) before += x;
+          }
+          before -= sum;
+          for (int q = 0; q < 4; ++q) {
+            const int r = 4 * lane + q;
+            st.row_begin[r] = before;
+            int at = before;
+            for (int w = 0; w < kWarps; ++w) {
+              const int c = st.count[w][r];
+              st.count[w][r] = (unsigned short)at;
+              at += c;
+            }
+            before += total[q];
+          }
+          if (lane == 31) st.row_begin[kDocRowsPerBlock] = before;
+        }
+        __syncthreads();
+        // Place: the same walk, each entry at its warp's cursor plus its rank among equals.
+        for (int u = u0; u < u1; ++u) {
+          const unsigned v = st.local[u][lane];
+          const unsigned peers = __match_any_sync(kAll, v);
+          const int at = v != 0xff ? st.count[warp][v] : 0;
+          __syncwarp();
+          if (v != 0xff) {
+            st.sorted[at + __popc(peers & below)] = (v << kEntryBits) | unsigned(u * 32 + lane);
+            if ((peers & below) == 0) st.count[warp][v] = (unsigned short)(at + __popc(peers));
+          }
+          __syncwarp();
+        }
+        __syncthreads();
+        // Add: warp w takes rows [16 w, 16 w + 16), its entries contiguous in `sorted`,
+        // kRowsInFlight query rows loaded together; a row's sum stays in registers until
+        // the next row begins.
+        const int rb = kDocRowsPerBlock / kWarps * warp;
+        const int begin = st.row_begin[rb], end = st.row_begin[rb + kDocRowsPerBlock / kWarps];
+        int cur = -1;
+        float4 a = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        for (int j0 = begin; j0 < end; j0 += kRowsInFlight) {
+          unsigned ent[kRowsInFlight];
           float scale[kRowsInFlight];
           Vec4 x[kRowsInFlight];
 #pragma unroll
           for (int j = 0; j < kRowsInFlight; ++j) {
-            local[j] = -1;
+            ent[j] = 0xffffffffu;
             scale[j] = 0.0f;
             x[j] = Vec4{{0.0f, 0.0f, 0.0f, 0.0f}};
-            if (j0 + j >= count) continue;
-            const int e = st.list[warp][j0 + j], u = e / 32, c = e % 32;
-            const int64_t t = t0 + c;
-            local[j] = st.local[u][c];
+            if (j0 + j >= end) continue;
+            ent[j] = st.sorted[j0 + j];
+            const int e = int(ent[j] & ((1u << kEntryBits) - 1)), u = e / 32;
+            const int64_t t = t0 + e % 32;
             scale[j] = st.g[u] * (p.inv_q ? p.inv_q[st.q_row[u] + t] : 1.0f);
-            x[j] = load4(p.q.data, p.q.dtype, st.q_off[u] + t * p.q.token_stride, k, dim, vec);
+            x[j] = load4<kDT>(p.q.data, st.q_off[u] + t * p.q.token_stride, k, dim, vec);
           }
 #pragma unroll
           for (int j = 0; j < kRowsInFlight; ++j) {
-            if (local[j] < 0) continue;
-            float* a = acc + local[j] * kDimChunk + lane;
-#pragma unroll
-            for (int e = 0; e < 4; ++e) {
-              if (kDeterministic) {
-                a[32 * e] = fmaf(scale[j], x[j].v[e], a[32 * e]);
-              } else {
-                atomicAdd(a + 32 * e, scale[j] * x[j].v[e]);
-              }
+            if (ent[j] == 0xffffffffu) continue;
+            const int row = int(ent[j] >> kEntryBits);
+            if (row != cur) {
+              if (cur >= 0) reinterpret_cast<float4*>(acc + cur * kDimChunk)[lane] = a;
+              cur = row;
+              a = reinterpret_cast<const float4*>(acc + cur * kDimChunk)[lane];
             }
+            a.x = fmaf(scale[j], x[j].v[0], a.x);
+            a.y = fmaf(scale[j], x[j].v[1], a.y);
+            a.z = fmaf(scale[j], x[j].v[2], a.z);
+            a.w = fmaf(scale[j], x[j].v[3], a.w);
           }
         }
+        if (cur >= 0) reinterpret_cast<float4*>(acc + cur * kDimChunk)[lane] = a;
       }
     }
   }
@@ -356,8 +424,8 @@ __global__ void __launch_bounds__(256) grad_d_kernel(BackwardParams p) {
   for (int local = warp; local < kDocRowsPerBlock; local += kWarps) {
     const int64_t row = r0 + local;
     if (row >= p.d.rows) break;
-    float G[4];
-    for (int e = 0; e < 4; ++e) G[e] = acc[local * kDimChunk + 32 * e + lane];
+    const float4 s4 = reinterpret_cast<const float4*>(acc + local * kDimChunk)[lane];
+    float G[4] = {s4.x, s4.y, s4.z, s4.w};
     if (p.ws_d == nullptr) {
       finish_row(p.d, p.gd, p.inv_d, row, G);
     } else {
@@ -423,26 +491,38 @@ void launch_grad_q(const BackwardParams& p, cudaStream_t stream) {
   if (p.q.rows == 0) return;
   const dim3 grid(unsigned((p.q.rows + kQueryRowsPerBlock - 1) / kQueryRowsPerBlock),
                   unsigned((p.q.dim + kDimChunk - 1) / kDimChunk));
-  grad_q_kernel<<<grid, 256, 0, stream>>>(p);
+  if (p.d.dtype == kF32) {
+    grad_q_kernel<kF32><<<grid, 256, 0, stream>>>(p);
+  } else if (p.d.dtype == kF16) {
+    grad_q_kernel<kF16><<<grid, 256, 0, stream>>>(p);
+  } else {
+    grad_q_kernel<kBF16><<<grid, 256, 0, stream>>>(p);
+  }
   if (p.ws_q != nullptr) {
     finish_kernel<<<unsigned((p.q.rows + kWarps - 1) / kWarps), 32 * kWarps, 0, stream>>>(
         p.q, p.gq, p.inv_q, p.ws_q);
   }
 }
 
+template <int kDT>
+void launch_grad_d_as(const BackwardParams& p, dim3 grid, size_t bytes, cudaStream_t stream) {
+  cudaFuncSetAttribute(grad_d_kernel<kDT>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes));
+  grad_d_kernel<kDT><<<grid, 256, bytes, stream>>>(p);
+}
+
+// Both strategies take the same grad_D: it sums in a fixed order without atomics and was
+// faster than the shared-memory atomics it replaced.
 void launch_grad_d(const BackwardParams& p, cudaStream_t stream) {
   if (p.d.rows == 0) return;
   const dim3 grid(unsigned((p.d.rows + kDocRowsPerBlock - 1) / kDocRowsPerBlock),
                   unsigned((p.d.dim + kDimChunk - 1) / kDimChunk));
   const size_t bytes = size_t(kDocRowsPerBlock) * kDimChunk * sizeof(float);
-  if (p.deterministic) {
-    cudaFuncSetAttribute(grad_d_kernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                         int(bytes));
-    grad_d_kernel<true><<<grid, 256, bytes, stream>>>(p);
+  if (p.q.dtype == kF32) {
+    launch_grad_d_as<kF32>(p, grid, bytes, stream);
+  } else if (p.q.dtype == kF16) {
+    launch_grad_d_as<kF16>(p, grid, bytes, stream);
   } else {
-    cudaFuncSetAttribute(grad_d_kernel<false>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                         int(bytes));
-    grad_d_kernel<false><<<grid, 256, bytes, stream>>>(p);
+    launch_grad_d_as<kBF16>(p, grid, bytes, stream);
   }
   if (p.ws_d != nullptr) {
     finish_kernel<<<unsigned((p.d.rows + kWarps - 1) / kWarps), 32 * kWarps, 0, stream>>>(

@@ -6,13 +6,13 @@
 // No atomics: deterministic always.
 //
 // grad_D: a block owns 128 document-token rows in shared memory and walks the outputs of
-// the documents those rows belong to in stages of 16 outputs x 32 query tokens: the stage's
-// winners are read once into shared memory as rows of this block, then each warp lists the
-// contributions it adds and adds them eight query rows at a time.
-//   deterministic: a warp owns the rows r with r % 8 == warp and lists every contribution
-//     to them, in (output, query token) order: a fixed order.
-//   fast: each warp takes every eighth output and adds with shared-memory atomics: the
-//     order of additions varies from run to run.
+// the documents those rows belong to in stages of up to 128 outputs x 32 query tokens. A
+// stage's winners are read once into shared memory as rows of this block and counting-
+// sorted by row (ranks from warp-level matches: no atomics), so that each row's entries sit
+// together in (output, query token) order; then each warp adds up the rows of its 16-row
+// share in registers, eight query rows loaded together. The order of additions is fixed:
+// both strategies take this path (it was faster than the shared-memory atomics of the fast
+// strategy it replaced), so CUDA gradients are deterministic whichever is asked for.
 //
 // Dimensions are taken 128 at a time (blockIdx.y). When dim <= 128 a block holds whole
 // rows and finishes them itself (the normalisation's Jacobian, the output dtype); for wider
@@ -35,14 +35,14 @@ struct BackwardParams {
   const float* inv_d = nullptr;
   float* ws_q = nullptr;  // [q.rows, dim] fp32 sums when dim > 128
   float* ws_d = nullptr;
-  int deterministic = 1;
+  int deterministic = 1;  // (both strategies take the same, deterministic kernels)
 };
 
 constexpr int kDimChunk = 128;
 constexpr int kQueryRowsPerBlock = 8;
 constexpr int kDocRowsPerBlock = 128;
-constexpr int kRowsInFlight = 8;   // rows gathered together by one warp
-constexpr int kStageOutputs = 16;  // outputs a grad_D stage covers
+constexpr int kRowsInFlight = 8;    // rows gathered together by one warp
+constexpr int kStageOutputs = 128;  // outputs a grad_D stage covers
 
 // Inverse L2 norms of every row of a sequence family (0 for masked rows, zero vectors and
 // rows outside every sequence).

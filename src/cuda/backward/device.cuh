@@ -43,17 +43,18 @@ __device__ __forceinline__ int elem_bytes(int dtype) {
   return dtype == kF32 ? 4 : 2;
 }
 
-__device__ __forceinline__ Vec4 load4(const unsigned char* base, int dtype, int64_t off, int64_t k,
+template <int kDT>
+__device__ __forceinline__ Vec4 load4(const unsigned char* base, int64_t off, int64_t k,
                                       int64_t dim, bool vec) {
   Vec4 r{{0.0f, 0.0f, 0.0f, 0.0f}};
   if (vec && k + 3 < dim) {
-    if (dtype == kF32) {
+    if constexpr (kDT == kF32) {
       const float4 x = *reinterpret_cast<const float4*>(base + (off + k) * 4);
       r = Vec4{{x.x, x.y, x.z, x.w}};
     } else {
       const uint2 x = *reinterpret_cast<const uint2*>(base + (off + k) * 2);
       float2 a, b;
-      if (dtype == kF16) {
+      if constexpr (kDT == kF16) {
         a = __half22float2(*reinterpret_cast<const __half2*>(&x.x));
         b = __half22float2(*reinterpret_cast<const __half2*>(&x.y));
       } else {
@@ -65,10 +66,18 @@ __device__ __forceinline__ Vec4 load4(const unsigned char* base, int dtype, int6
   } else {
 #pragma unroll
     for (int e = 0; e < 4; ++e) {
-      if (k + e < dim) r.v[e] = load_float(base, dtype, off + k + e);
+      if (k + e < dim) r.v[e] = load_float(base, kDT, off + k + e);
     }
   }
   return r;
+}
+
+// The same with the element type known only at run time (once a row, not in gather loops).
+__device__ __forceinline__ Vec4 load4(const unsigned char* base, int dtype, int64_t off, int64_t k,
+                                      int64_t dim, bool vec) {
+  if (dtype == kF32) return load4<kF32>(base, off, k, dim, vec);
+  if (dtype == kF16) return load4<kF16>(base, off, k, dim, vec);
+  return load4<kBF16>(base, off, k, dim, vec);
 }
 
 __device__ __forceinline__ void store4(unsigned char* base, int dtype, int64_t off, int64_t k,
