@@ -6,13 +6,15 @@
 #   scripts/gpu-check-python.sh OUTDIR
 #
 # OUTDIR receives build.log, pytest.log, pytest.xml (JUnit), python_bench_cuda.json,
-# python_bench.log and summary.txt (what is printed last).
+# python_bench.log, bench_training_peers.json/.log (step "training") and summary.txt (what
+# is printed last).
 #
 # Environment:
 #   COLMAX_CUDA_ARCHS      architectures to compile (default 90a-real)
 #   COLMAX_PYTHON_WHEELS   folder of extra wheels to install first without dependencies
 #                          (PyLate and its missing requirements, the peers' packages)
-#   COLMAX_PYTHON_STEPS    steps to run (default "tests,bench")
+#   COLMAX_PYTHON_STEPS    steps to run (default "tests,bench"; "training" adds the contrastive
+#                          step benchmark, bench/python/bench_training_gpu_peers.py)
 set -uo pipefail
 if [ $# -ne 1 ]; then
   echo "usage: $0 OUTDIR" >&2
@@ -57,6 +59,16 @@ if has bench; then
     status+=("python benchmark: ok")
   else
     status+=("python benchmark: FAILED or timed out (see python_bench.log)")
+  fi
+fi
+
+if has training; then
+  # Contrastive steps through colmax.maxsim (autograd), PyTorch naive and LIK (when importable).
+  if timeout 300 python3 bench/python/bench_training_gpu_peers.py "$out/bench_training_peers.json" \
+     >"$out/bench_training_peers.log" 2>&1; then
+    status+=("training benchmark: ok")
+  else
+    status+=("training benchmark: FAILED or timed out (see bench_training_peers.log)")
   fi
 fi
 
