@@ -436,6 +436,100 @@ __global__ void __launch_bounds__(256) grad_d_kernel(BackwardParams p) {
   }
 }
 
+// grad_D when every document has one output and documents are padded (per-query
+// candidates, pairs) and queries have at most 32 * kOneOutputChunks tokens: a warp owns a
+// document. Its lanes hold the winners of the output's query tokens; each row of the document
+// takes one ballot per 32 tokens for those whose winner it is, gathers them in token order,
+// and the many rows that are nobody's winner are written as zeros without further work.
+// (The staged kernel spent a stage, its barriers and a sort on each document's 32 entries.)
+constexpr int kOneOutputChunks = 4;
+
+template <int kDT>
+__global__ void __launch_bounds__(256) grad_d_one_output_kernel(BackwardParams p) {
+  const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32);
+  const int64_t di = int64_t(blockIdx.x) * kWarps + warp;
+  if (di >= p.d.count) return;  // no block-wide synchronisation below
+  const int64_t k0 = int64_t(blockIdx.y) * kDimChunk, k = k0 + 4 * lane;
+  const int64_t dim = p.d.dim, len = p.d.length, W = p.winners.width;
+  const bool vec = vec4_ok(p.q), gvec = vec4_ok(p.gd);
+  int win[kOneOutputChunks];
+#pragma unroll
+  for (int c = 0; c < kOneOutputChunks; ++c) win[c] = -1;
+  int64_t o = 0, qi = 0, q_off = 0, q_row = 0;
+  float g = 0.0f;
+  int chunks = 0;
+  if (document_pair(p, di, 0, o, qi, g)) {
+    const int64_t tokens = imin(W, seq_len(p.q, qi));
+    chunks = int((tokens + 31) / 32);
+    q_off = token_offset(p.q, qi, 0);
+    q_row = seq_row(p.q, qi);
+#pragma unroll
+    for (int c = 0; c < kOneOutputChunks; ++c) {
+      const int64_t t = 32 * c + lane;
+      if (t < tokens) {
+        const int w = winner_at(p.winners, o, t);
+        if (w >= 0 && w < len) win[c] = w;
+      }
+    }
+  }
+  const float zeros[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  for (int64_t w = 0; w < len; ++w) {
+    const int64_t row = di * len + w;
+    unsigned bits[kOneOutputChunks], any = 0;
+#pragma unroll
+    for (int c = 0; c < kOneOutputChunks; ++c) {
+      bits[c] = c < chunks ? __ballot_sync(kAll, win[c] == int(w)) : 0u;
+      any |= bits[c];
+    }
+    if (any == 0) {
+      if (p.ws_d == nullptr) {
+        store4(const_cast<unsigned char*>(p.gd.data), p.gd.dtype, token_offset(p.gd, di, w), k, dim,
+               gvec, zeros);
+      } else {
+        for (int e = 0; e < 4; ++e) {
+          if (k + e < dim) p.ws_d[row * dim + k + e] = 0.0f;
+        }
+      }
+      continue;
+    }
+    float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+#pragma unroll
+    for (int c = 0; c < kOneOutputChunks; ++c) {
+      unsigned b = bits[c];
+      while (b != 0) {
+        // Up to kRowsInFlight tokens loaded together, added in token order.
+        int64_t t[kRowsInFlight];
+        float scale[kRowsInFlight];
+        Vec4 x[kRowsInFlight];
+#pragma unroll
+        for (int j = 0; j < kRowsInFlight; ++j) {
+          t[j] = -1;
+          scale[j] = 0.0f;
+          x[j] = Vec4{{0.0f, 0.0f, 0.0f, 0.0f}};
+          if (b == 0) continue;
+          t[j] = 32 * c + __ffs(int(b)) - 1;
+          b &= b - 1;
+          scale[j] = g * (p.inv_q ? p.inv_q[q_row + t[j]] : 1.0f);
+          x[j] = load4<kDT>(p.q.data, q_off + t[j] * p.q.token_stride, k, dim, vec);
+        }
+#pragma unroll
+        for (int j = 0; j < kRowsInFlight; ++j) {
+          if (t[j] < 0) continue;
+#pragma unroll
+          for (int e = 0; e < 4; ++e) acc[e] = fmaf(scale[j], x[j].v[e], acc[e]);
+        }
+      }
+    }
+    if (p.ws_d == nullptr) {
+      finish_row(p.d, p.gd, p.inv_d, row, acc);
+    } else {
+      for (int e = 0; e < 4; ++e) {
+        if (k + e < dim) p.ws_d[row * dim + k + e] = acc[e];
+      }
+    }
+  }
+}
+
 // ---- pair-list inverse maps ---------------------------------------------------------------
 
 __global__ void map_keys(const void* index, int is64, int64_t n, int64_t count, int64_t* keys,
@@ -517,7 +611,17 @@ void launch_grad_d(const BackwardParams& p, cudaStream_t stream) {
   const dim3 grid(unsigned((p.d.rows + kDocRowsPerBlock - 1) / kDocRowsPerBlock),
                   unsigned((p.d.dim + kDimChunk - 1) / kDimChunk));
   const size_t bytes = size_t(kDocRowsPerBlock) * kDimChunk * sizeof(float);
-  if (p.q.dtype == kF32) {
+  const bool one_output = p.pairs.pairing == kGrouped || p.pairs.pairing == kDiagonal;
+  if (one_output && p.d.cu == nullptr && p.winners.width <= 32 * kOneOutputChunks) {
+    const dim3 docs(unsigned((p.d.count + kWarps - 1) / kWarps), grid.y);
+    if (p.q.dtype == kF32) {
+      grad_d_one_output_kernel<kF32><<<docs, 256, 0, stream>>>(p);
+    } else if (p.q.dtype == kF16) {
+      grad_d_one_output_kernel<kF16><<<docs, 256, 0, stream>>>(p);
+    } else {
+      grad_d_one_output_kernel<kBF16><<<docs, 256, 0, stream>>>(p);
+    }
+  } else if (p.q.dtype == kF32) {
     launch_grad_d_as<kF32>(p, grid, bytes, stream);
   } else if (p.q.dtype == kF16) {
     launch_grad_d_as<kF16>(p, grid, bytes, stream);

@@ -13,6 +13,9 @@
 // share in registers, eight query rows loaded together. The order of additions is fixed:
 // both strategies take this path (it was faster than the shared-memory atomics of the fast
 // strategy it replaced), so CUDA gradients are deterministic whichever is asked for.
+// Per-query candidates and pairs with padded documents and queries of up to 128 tokens (one
+// output a document) take a lighter grad_D: a warp a document, its lanes holding the
+// winners, one ballot per row and 32 tokens; rows nobody wins are written as zeros.
 //
 // Dimensions are taken 128 at a time (blockIdx.y). When dim <= 128 a block holds whole
 // rows and finishes them itself (the normalisation's Jacobian, the output dtype); for wider
