@@ -76,6 +76,19 @@ __device__ __forceinline__ void finish_row(const Seqs& x, const Seqs& gx, const 
   store4(const_cast<unsigned char*>(gx.data), gx.dtype, goff, k, dim, vec4_ok(gx), G);
 }
 
+// Hands a gradient row's fp32 sums (this lane's elements k .. k + 3) on: finished here when
+// the row fits one block (dim <= 128), else to scratch for finish_kernel.
+__device__ __forceinline__ void write_row(const Seqs& x, const Seqs& gx, const float* inv,
+                                          float* ws, int64_t row, int64_t k, float (&acc)[4]) {
+  if (ws == nullptr) {
+    finish_row(x, gx, inv, row, acc);
+  } else {
+    for (int e = 0; e < 4; ++e) {
+      if (k + e < x.dim) ws[row * x.dim + k + e] = acc[e];
+    }
+  }
+}
+
 // The same for rows wider than 128, from fp32 sums in scratch memory: one warp a row.
 __global__ void finish_kernel(Seqs x, Seqs gx, const float* inv, const float* ws) {
   const int lane = int(threadIdx.x % 32);
@@ -222,13 +235,7 @@ __global__ void __launch_bounds__(256) grad_q_kernel(BackwardParams p) {
       }
     }
   }
-  if (p.ws_q == nullptr) {
-    finish_row(p.q, p.gq, p.inv_q, row, acc);
-  } else {
-    for (int e = 0; e < 4; ++e) {
-      if (k + e < dim) p.ws_q[row * dim + k + e] = acc[e];
-    }
-  }
+  write_row(p.q, p.gq, p.inv_q, p.ws_q, row, k, acc);
 }
 
 // One stage of grad_D: up to kStageOutputs outputs of one document and 32 of their query
@@ -426,13 +433,7 @@ __global__ void __launch_bounds__(256) grad_d_kernel(BackwardParams p) {
     if (row >= p.d.rows) break;
     const float4 s4 = reinterpret_cast<const float4*>(acc + local * kDimChunk)[lane];
     float G[4] = {s4.x, s4.y, s4.z, s4.w};
-    if (p.ws_d == nullptr) {
-      finish_row(p.d, p.gd, p.inv_d, row, G);
-    } else {
-      for (int e = 0; e < 4; ++e) {
-        if (k + e < dim) p.ws_d[row * dim + k + e] = G[e];
-      }
-    }
+    write_row(p.d, p.gd, p.inv_d, p.ws_d, row, k, G);
   }
 }
 
@@ -520,13 +521,7 @@ __global__ void __launch_bounds__(256) grad_d_one_output_kernel(BackwardParams p
         }
       }
     }
-    if (p.ws_d == nullptr) {
-      finish_row(p.d, p.gd, p.inv_d, row, acc);
-    } else {
-      for (int e = 0; e < 4; ++e) {
-        if (k + e < dim) p.ws_d[row * dim + k + e] = acc[e];
-      }
-    }
+    write_row(p.d, p.gd, p.inv_d, p.ws_d, row, k, acc);
   }
 }
 
