@@ -76,6 +76,19 @@ __device__ __forceinline__ void finish_row(const Seqs& x, const Seqs& gx, const 
   store4(const_cast<unsigned char*>(gx.data), gx.dtype, goff, k, dim, vec4_ok(gx), G);
 }
 
+// Adds the rows in flight that are taken to this lane's sums, in order (the order is what
+// makes the sums deterministic).
+__device__ __forceinline__ void add_rows(float (&acc)[4], const bool (&take)[kRowsInFlight],
+                                         const float (&scale)[kRowsInFlight],
+                                         const Vec4 (&x)[kRowsInFlight]) {
+#pragma unroll
+  for (int j = 0; j < kRowsInFlight; ++j) {
+    if (!take[j]) continue;
+#pragma unroll
+    for (int e = 0; e < 4; ++e) acc[e] = fmaf(scale[j], x[j].v[e], acc[e]);
+  }
+}
+
 // Hands a gradient row's fp32 sums (this lane's elements k .. k + 3) on: finished here when
 // the row fits one block (dim <= 128), else to scratch for finish_kernel.
 __device__ __forceinline__ void write_row(const Seqs& x, const Seqs& gx, const float* inv,
@@ -226,12 +239,10 @@ __global__ void __launch_bounds__(256) grad_q_kernel(BackwardParams p) {
           x[u] = off[u] >= 0 ? load4<kDT>(p.d.data, off[u], k, dim, vec)
                              : Vec4{{0.0f, 0.0f, 0.0f, 0.0f}};
         }
+        bool take[kRowsInFlight];
 #pragma unroll
-        for (int u = 0; u < kRowsInFlight; ++u) {
-          if (off[u] < 0) continue;
-#pragma unroll
-          for (int e = 0; e < 4; ++e) acc[e] = fmaf(scale[u], x[u].v[e], acc[e]);
-        }
+        for (int u = 0; u < kRowsInFlight; ++u) take[u] = off[u] >= 0;
+        add_rows(acc, take, scale, x);
       }
     }
   }
@@ -513,12 +524,10 @@ __global__ void __launch_bounds__(256) grad_d_one_output_kernel(BackwardParams p
           scale[j] = g * (p.inv_q ? p.inv_q[q_row + t[j]] : 1.0f);
           x[j] = load4<kDT>(p.q.data, q_off + t[j] * p.q.token_stride, k, dim, vec);
         }
+        bool take[kRowsInFlight];
 #pragma unroll
-        for (int j = 0; j < kRowsInFlight; ++j) {
-          if (t[j] < 0) continue;
-#pragma unroll
-          for (int e = 0; e < 4; ++e) acc[e] = fmaf(scale[j], x[j].v[e], acc[e]);
-        }
+        for (int j = 0; j < kRowsInFlight; ++j) take[j] = t[j] >= 0;
+        add_rows(acc, take, scale, x);
       }
     }
     write_row(p.d, p.gd, p.inv_d, p.ws_d, row, k, acc);
