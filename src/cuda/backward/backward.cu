@@ -1,6 +1,7 @@
 #include <cub/device/device_radix_sort.cuh>
 
 #include <algorithm>
+#include <type_traits>
 
 #include "cuda/backward/backward.cuh"
 #include "cuda/backward/device.cuh"
@@ -577,6 +578,18 @@ size_t sort_temp_bytes(int64_t n) {
   return bytes;
 }
 
+// Calls f with the element type as a compile-time constant (the kernels are templates on it).
+template <typename F>
+void with_elem_type(int dtype, F&& f) {
+  if (dtype == kF32) {
+    f(std::integral_constant<int, kF32>{});
+  } else if (dtype == kF16) {
+    f(std::integral_constant<int, kF16>{});
+  } else {
+    f(std::integral_constant<int, kBF16>{});
+  }
+}
+
 }  // namespace
 
 void launch_inverse_norms(const Seqs& s, float* inv, cudaStream_t stream) {
@@ -589,23 +602,12 @@ void launch_grad_q(const BackwardParams& p, cudaStream_t stream) {
   if (p.q.rows == 0) return;
   const dim3 grid(unsigned((p.q.rows + kQueryRowsPerBlock - 1) / kQueryRowsPerBlock),
                   unsigned((p.q.dim + kDimChunk - 1) / kDimChunk));
-  if (p.d.dtype == kF32) {
-    grad_q_kernel<kF32><<<grid, 256, 0, stream>>>(p);
-  } else if (p.d.dtype == kF16) {
-    grad_q_kernel<kF16><<<grid, 256, 0, stream>>>(p);
-  } else {
-    grad_q_kernel<kBF16><<<grid, 256, 0, stream>>>(p);
-  }
+  with_elem_type(p.d.dtype,
+                 [&](auto dt) { grad_q_kernel<decltype(dt)::value><<<grid, 256, 0, stream>>>(p); });
   if (p.ws_q != nullptr) {
     finish_kernel<<<unsigned((p.q.rows + kWarps - 1) / kWarps), 32 * kWarps, 0, stream>>>(
         p.q, p.gq, p.inv_q, p.ws_q);
   }
-}
-
-template <int kDT>
-void launch_grad_d_as(const BackwardParams& p, dim3 grid, size_t bytes, cudaStream_t stream) {
-  cudaFuncSetAttribute(grad_d_kernel<kDT>, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes));
-  grad_d_kernel<kDT><<<grid, 256, bytes, stream>>>(p);
 }
 
 // Both strategies take the same grad_D: it sums in a fixed order without atomics and was
@@ -614,23 +616,19 @@ void launch_grad_d(const BackwardParams& p, cudaStream_t stream) {
   if (p.d.rows == 0) return;
   const dim3 grid(unsigned((p.d.rows + kDocRowsPerBlock - 1) / kDocRowsPerBlock),
                   unsigned((p.d.dim + kDimChunk - 1) / kDimChunk));
-  const size_t bytes = size_t(kDocRowsPerBlock) * kDimChunk * sizeof(float);
   const bool one_output = p.pairs.pairing == kGrouped || p.pairs.pairing == kDiagonal;
   if (one_output && p.d.cu == nullptr && p.winners.width <= 32 * kOneOutputChunks) {
     const dim3 docs(unsigned((p.d.count + kWarps - 1) / kWarps), grid.y);
-    if (p.q.dtype == kF32) {
-      grad_d_one_output_kernel<kF32><<<docs, 256, 0, stream>>>(p);
-    } else if (p.q.dtype == kF16) {
-      grad_d_one_output_kernel<kF16><<<docs, 256, 0, stream>>>(p);
-    } else {
-      grad_d_one_output_kernel<kBF16><<<docs, 256, 0, stream>>>(p);
-    }
-  } else if (p.q.dtype == kF32) {
-    launch_grad_d_as<kF32>(p, grid, bytes, stream);
-  } else if (p.q.dtype == kF16) {
-    launch_grad_d_as<kF16>(p, grid, bytes, stream);
+    with_elem_type(p.q.dtype, [&](auto dt) {
+      grad_d_one_output_kernel<decltype(dt)::value><<<docs, 256, 0, stream>>>(p);
+    });
   } else {
-    launch_grad_d_as<kBF16>(p, grid, bytes, stream);
+    const size_t bytes = size_t(kDocRowsPerBlock) * kDimChunk * sizeof(float);
+    with_elem_type(p.q.dtype, [&](auto dt) {
+      cudaFuncSetAttribute(grad_d_kernel<decltype(dt)::value>,
+                           cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes));
+      grad_d_kernel<decltype(dt)::value><<<grid, 256, bytes, stream>>>(p);
+    });
   }
   if (p.ws_d != nullptr) {
     finish_kernel<<<unsigned((p.d.rows + kWarps - 1) / kWarps), 32 * kWarps, 0, stream>>>(

@@ -88,33 +88,20 @@ int wg_index(int ks) {
   return -1;
 }
 
-// Shared memory of the wgmma kernel: the query operand, the ring, the mbarriers.
-constexpr int kWgSmemBudget = 110 * 1024;
-int wg_query_bytes(int ks) {
-  return (ks / 4 + (ks % 4 ? 1 : 0)) * 128 * 128 + 1024;  // k-blocks, plus atom alignment
+// Shared memory of the wgmma kernel with G warpgroups a block: G query operands (128 rows
+// each), one ring, the mbarriers. G = 2 runs one block a multiprocessor (the registers of 256
+// threads allow no second one), so it may take a larger budget.
+int wg_query_bytes(int ks, int groups) {
+  return groups * (ks / 4 + (ks % 4 ? 1 : 0)) * 128 * 128 + 1024;  // k-blocks, atom alignment
 }
-int wg_stages(int ks) {
+int wg_stages(int ks, int groups) {
+  const int budget = (groups == 1 ? 110 : 200) * 1024;
   const int stage = 2048 * ks;
-  return std::clamp((kWgSmemBudget - wg_query_bytes(ks)) / stage, 2, 8);
+  return std::clamp((budget - wg_query_bytes(ks, groups)) / stage, 2, 8);
 }
-size_t wg_smem_bytes(int ks) {
-  const int s = wg_stages(ks);
-  return size_t(wg_query_bytes(ks)) + size_t(s) * size_t(2048 * ks) + size_t(2 * s) * 8;
-}
-
-// Two warpgroups a block: two query operands, one ring, one block a multiprocessor (the
-// registers of 256 threads allow no second one).
-constexpr int kWg2SmemBudget = 200 * 1024;
-int wg2_query_bytes(int ks) {
-  return 2 * (wg_query_bytes(ks) - 1024) + 1024;
-}
-int wg2_stages(int ks) {
-  const int stage = 2048 * ks;
-  return std::clamp((kWg2SmemBudget - wg2_query_bytes(ks)) / stage, 2, 8);
-}
-size_t wg2_smem_bytes(int ks) {
-  const int s = wg2_stages(ks);
-  return size_t(wg2_query_bytes(ks)) + size_t(s) * size_t(2048 * ks) + size_t(2 * s) * 8;
+size_t wg_smem_bytes(int ks, int groups) {
+  const int s = wg_stages(ks, groups);
+  return size_t(wg_query_bytes(ks, groups)) + size_t(s) * size_t(2048 * ks) + size_t(2 * s) * 8;
 }
 
 }  // namespace
@@ -226,8 +213,8 @@ StreamLaunch launch_wg(const ProblemView& v, StreamLaunch plan, StreamParams p, 
   p.doc_major = plan.doc_major ? 1 : 0;
   p.groups = plan.groups;
   p.pairs = plan.pairs;
-  p.stages = plan.stages = two ? wg2_stages(plan.ks) : wg_stages(plan.ks);
-  const size_t smem = two ? wg2_smem_bytes(plan.ks) : wg_smem_bytes(plan.ks);
+  p.stages = plan.stages = wg_stages(plan.ks, two ? 2 : 1);
+  const size_t smem = wg_smem_bytes(plan.ks, two ? 2 : 1);
   static std::array<std::array<std::atomic<int>, 6 * kNumWgKSteps>, kMaxDevices> per_sm_cache{};
   const int variant = winners ? 2 : two ? 4 : 0;
   std::atomic<int>& cached =
