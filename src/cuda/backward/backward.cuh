@@ -38,7 +38,6 @@ struct BackwardParams {
   const float* inv_d = nullptr;
   float* ws_q = nullptr;  // [q.rows, dim] fp32 sums when dim > 128
   float* ws_d = nullptr;
-  int deterministic = 1;  // (both strategies take the same, deterministic kernels)
 };
 
 constexpr int kDimChunk = 128;
