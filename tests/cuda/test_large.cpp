@@ -4,6 +4,7 @@
 // layout, both mask modes, fp32 / fp16 / bf16 / mixed inputs.
 #include <gtest/gtest.h>
 
+#include "cuda/forward.hpp"
 #include "support/cases.hpp"
 #include "support/device.hpp"
 
@@ -58,6 +59,20 @@ TEST(CudaLarge, ManyDocuments) {
   s.ld_min = 1;
   s.ld_max = 80;
   check_large(s);
+}
+
+// More document bytes than half of L2 against several query groups: the query-rows wgmma
+// kernel walks the documents in tiles (query group after query group within a tile).
+TEST(CudaLarge, DocumentTilesOfTheWgmmaKernel) {
+  COLMAX_REQUIRE_GPU();
+  cuda::set_forward_family(cuda::ForwardFamily::stream_wgmma);
+  CaseSpec s = spec(Layout::cross, 41, 1500, 32, 300, 128);
+  check_large(s);
+  s = spec(Layout::packed, 23, 2500, 40, 400, 96, DType::float16);
+  s.lq_min = 9;
+  s.ld_min = 1;
+  check_large(s);
+  cuda::set_forward_family(cuda::ForwardFamily::automatic);
 }
 
 TEST(CudaLarge, LongDocuments) {

@@ -160,9 +160,22 @@ std::vector<CaseSpec> wg_specs() {
   return specs;
 }
 
+// By default the query-rows wgmma kernel takes the cases without a document mask or
+// normalisation, the document-rows one the others; forced, the latter takes them all.
 TEST(CudaStreamKernel, WgmmaKernelMatchesReference) {
   COLMAX_REQUIRE_GPU();
+  const uint64_t before = cuda::wgq_launch_count();
   all_match(cuda::ForwardFamily::stream_wgmma, wg_specs());
+  EXPECT_GT(cuda::wgq_launch_count(), before);
+}
+
+TEST(CudaStreamKernel, DocumentRowsWgmmaKernelMatchesReference) {
+  COLMAX_REQUIRE_GPU();
+  cuda::set_wg_kernel(cuda::WgKernel::docs);
+  const uint64_t before = cuda::wgq_launch_count();
+  all_match(cuda::ForwardFamily::stream_wgmma, wg_specs());
+  cuda::set_wg_kernel(cuda::WgKernel::automatic);
+  EXPECT_EQ(cuda::wgq_launch_count(), before);
 }
 
 TEST(CudaStreamKernel, TileFamilyAgreesOnTheSameCases) {

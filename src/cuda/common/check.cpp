@@ -34,7 +34,7 @@ const DeviceInfo& device_info(int device) {
   }
   std::call_once(once[size_t(device)], [device] {
     DeviceInfo& info = cache[size_t(device)];
-    int major = 0, minor = 0, sms = 0, smem_optin = 0, smem_sm = 0;
+    int major = 0, minor = 0, sms = 0, smem_optin = 0, smem_sm = 0, l2 = 0;
     check(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device),
           "cudaDeviceGetAttribute");
     check(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device),
@@ -45,10 +45,12 @@ const DeviceInfo& device_info(int device) {
           "cudaDeviceGetAttribute");
     check(cudaDeviceGetAttribute(&smem_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, device),
           "cudaDeviceGetAttribute");
+    check(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, device), "cudaDeviceGetAttribute");
     info.compute_capability = major * 10 + minor;
     info.multiprocessors = sms;
     info.max_smem_per_block = size_t(smem_optin);
     info.smem_per_sm = size_t(smem_sm);
+    info.l2_bytes = size_t(l2);
   });
   return cache[size_t(device)];
 }

@@ -41,6 +41,7 @@ struct DeviceInfo {
   int multiprocessors = 0;
   size_t max_smem_per_block = 0;  // opt-in maximum of dynamic shared memory
   size_t smem_per_sm = 0;
+  size_t l2_bytes = 0;
 };
 const DeviceInfo& device_info(int device);
 

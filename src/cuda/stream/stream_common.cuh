@@ -310,8 +310,15 @@ __device__ __forceinline__ void sum_slots(const ProblemView& v, const PairSeqs& 
 }
 
 // The pair a team's pp-th position stands for: cross pairs in document-major order put the
-// query groups of one document next to each other.
+// query groups of one document next to each other; in document tiles, a query group's
+// documents of one tile.
 __device__ __forceinline__ int64_t pair_at(const StreamParams& p, int64_t pp) {
+  if (p.doc_tile > 0) {
+    const int64_t nd = p.v.d.count, tile = div_nonneg(pp, p.doc_tile * p.groups);
+    const int64_t first = tile * p.doc_tile, td = min(p.doc_tile, nd - first);
+    const int64_t rem = pp - first * p.groups, g = div_nonneg(rem, td);
+    return g * nd + first + (rem - g * td);
+  }
   if (!p.doc_major) return pp;
   const int64_t di = div_nonneg(pp, p.groups);
   return (pp - di * p.groups) * p.v.d.count + di;

@@ -8,6 +8,7 @@
 #include "cuda/stream/stream_kernels.hpp"
 #include "cuda/stream/stream_tma_kernel.cuh"
 #include "cuda/stream/stream_wg_kernel.cuh"
+#include "cuda/stream/stream_wgq_kernel.cuh"
 
 namespace colmax::cuda {
 
@@ -36,6 +37,18 @@ template <Elem E, bool kW, int G = 1>
 const void* instantiate_stream_wg_kernels(int wg_index) {
   return stream_wg_kernel_table<E, kW, G>(wg_index,
                                           std::make_integer_sequence<int, kNumWgKSteps>{});
+}
+
+template <Elem E, bool kW, int... I>
+const void* stream_wgq_kernel_table(int wg_index, std::integer_sequence<int, I...>) {
+  static const void* const table[] = {reinterpret_cast<const void*>(
+      &stream::stream_wgq_kernel<E, kWgKSteps[I], kW, kWgqWarpgroups>)...};
+  return table[wg_index >= 0 && wg_index < kNumWgKSteps ? wg_index : 0];
+}
+
+template <Elem E, bool kW>
+const void* instantiate_stream_wgq_kernels(int wg_index) {
+  return stream_wgq_kernel_table<E, kW>(wg_index, std::make_integer_sequence<int, kNumWgKSteps>{});
 }
 
 template <Elem E>

@@ -1,5 +1,7 @@
 #include "cuda/stream/stream_launch.hpp"
 
+#include <cuda.h>  // CUtensorMap (types only: the encoder comes through the runtime)
+#include <cudaTypedefs.h>
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
@@ -104,7 +106,157 @@ size_t wg_smem_bytes(int ks, int groups) {
   return size_t(wg_query_bytes(ks, groups)) + size_t(s) * size_t(2048 * ks) + size_t(2 * s) * 8;
 }
 
+// The query-rows wgmma kernel's ring: as many 64-token stages as fit beside its small static
+// arrays (one block a multiprocessor: its 288 threads' registers leave room for no second).
+int wgq_stages(int ks) {
+  return std::clamp((200 * 1024 - 1024) / wgq_stage_bytes(ks), 2, 12);
+}
+size_t wgq_smem_bytes(int ks) {
+  const int s = wgq_stages(ks);
+  return size_t(1024) + size_t(s) * size_t(wgq_stage_bytes(ks)) + size_t(2 * s) * 8;
+}
+
+std::atomic<WgKernel>& wg_kernel_state() {
+  static std::atomic<WgKernel> k{[] {
+    const char* env = std::getenv("COLMAX_CUDA_WG");
+    const std::string s(env == nullptr ? "" : env);
+    return s == "docs" ? WgKernel::docs : s == "queries" ? WgKernel::queries : WgKernel::automatic;
+  }()};
+  return k;
+}
+
+std::atomic<uint64_t>& wgq_launches() {
+  static std::atomic<uint64_t> n{0};
+  return n;
+}
+
+// The document tokens as a 2-D tensor map for the query-rows kernel: rows of `dim` elements,
+// token_stride apart, from the first token's row to the last row any document reaches; boxes
+// of 64 x 64 elements in the 128-byte swizzle. False when the layout has no such view (a
+// document start off the row grid, negative or unaligned strides, more than 2^31 rows).
+bool doc_tensor_map(const SeqView& d, CUtensorMap& map) {
+  using Encode = PFN_cuTensorMapEncodeTiled_v12000;
+  static const Encode encode = [] {
+    void* fn = nullptr;
+    cudaDriverEntryPointQueryResult q{};
+    if (cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &fn, 12000, cudaEnableDefault,
+                                         &q) != cudaSuccess ||
+        q != cudaDriverEntryPointSuccess) {
+      (void)cudaGetLastError();
+      return Encode(nullptr);
+    }
+    return reinterpret_cast<Encode>(fn);
+  }();
+  const int64_t ts = d.token_stride;
+  if (encode == nullptr || d.data == nullptr || ts <= 0 || d.count <= 0) return false;
+  if ((reinterpret_cast<uintptr_t>(d.data) & 15u) != 0 || (ts * d.elem_bytes) % 16 != 0) {
+    return false;
+  }
+  int64_t rows = 0;
+  if (d.cu != nullptr) {
+    rows = d.total_tokens;
+  } else {
+    if (d.outer_stride < 0 || d.inner_stride < 0 || d.outer_stride % ts != 0 ||
+        d.inner_stride % ts != 0 || d.inner < 1) {
+      return false;
+    }
+    // The furthest document start: the last outer index with its last inner index, or the one
+    // before it with every inner index.
+    const int64_t last = d.count - 1, lo = last / d.inner, li = last % d.inner;
+    int64_t far = lo * d.outer_stride + li * d.inner_stride;
+    if (lo > 0) far = std::max(far, (lo - 1) * d.outer_stride + (d.inner - 1) * d.inner_stride);
+    rows = far / ts + d.length;
+  }
+  if (rows <= 0 || rows > 0x7fffffffLL - 64) return false;
+  const cuuint64_t dims[2] = {cuuint64_t(d.dim), cuuint64_t(rows)};
+  const cuuint64_t strides[1] = {cuuint64_t(ts * d.elem_bytes)};
+  const cuuint32_t box[2] = {64, 64};
+  const cuuint32_t estrides[2] = {1, 1};
+  const CUtensorMapDataType type =
+      d.elem == Elem::bf16 ? CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 : CU_TENSOR_MAP_DATA_TYPE_FLOAT16;
+  return encode(&map, type, 2, const_cast<unsigned char*>(d.data), dims, strides, box, estrides,
+                CU_TENSOR_MAP_INTERLEAVE_NONE, CU_TENSOR_MAP_SWIZZLE_128B,
+                CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+                CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE) == CUDA_SUCCESS;
+}
+
+// Launches the query-rows wgmma kernel when the problem suits it (no document mask, no
+// normalisation, a tensor-map view of the documents); false otherwise, nothing launched.
+bool launch_wgq(const ProblemView& v, StreamLaunch& plan, StreamParams p, int device,
+                cudaStream_t stream, const char* fn) {
+  if (wg_kernel() == WgKernel::docs || v.normalize || v.d.mask.data != nullptr) return false;
+  alignas(64) CUtensorMap map{};
+  if (!doc_tensor_map(v.d, map)) return false;
+  const DeviceInfo& dev = device_info(device);
+  const int wi = wg_index(plan.ks);
+  const bool bf16 = v.q.elem == Elem::bf16, winners = p.winners != nullptr;
+  const void* kernel =
+      bf16 ? stream_wgq_kernel_bf16(wi, winners) : stream_wgq_kernel_f16(wi, winners);
+  const int threads = 128 * kWgqWarpgroups + 32;
+  plan.stages = wgq_stages(plan.ks);
+  const size_t smem = wgq_smem_bytes(plan.ks);
+  static std::array<std::array<std::atomic<int>, 4 * kNumWgKSteps>, kMaxDevices> raised{};
+  std::atomic<int>& done = raised[size_t(std::clamp(device, 0, kMaxDevices - 1))]
+                                 [size_t((winners ? 2 : 0) + (bf16 ? 0 : 1)) * kNumWgKSteps + wi];
+  if (done.load(std::memory_order_relaxed) == 0) {
+    check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)),
+          "cudaFuncSetAttribute");
+    done.store(1, std::memory_order_relaxed);
+  }
+  p.v = v;
+  p.group = plan.group;
+  p.team = 4;
+  p.groups = plan.groups;
+  p.pairs = plan.pairs;
+  p.stages = plan.stages;
+  plan.blocks = int(std::min<int64_t>(plan.pairs, dev.multiprocessors));
+  // Cross pairs: a query group walks a tile of documents while its rows stay in registers;
+  // the tile is as large as keeps every block's documents within about half of L2 (all of
+  // them, query group after query group, when the documents fit).
+  p.doc_major = 0;
+  p.doc_tile = 0;
+  plan.doc_major = false;
+  if (v.pairing == PairingKind::cross && plan.groups > 1) {
+    const int64_t per_doc = std::max<int64_t>(
+        1, (v.d.cu == nullptr ? v.d.length : (v.d.total_tokens + v.d.count - 1) / v.d.count) *
+               v.d.dim * v.d.elem_bytes);
+    const int64_t budget = int64_t(dev.l2_bytes > 0 ? dev.l2_bytes : 40 << 20) / 2;
+    const int64_t all = per_doc * v.d.count;
+    // (0 when one tile holds them all: pairs in plain order, no divisions to find them.)
+    const int64_t tile = std::clamp<int64_t>(budget / (per_doc * plan.blocks), 1, v.d.count);
+    p.doc_tile = all <= budget || tile == v.d.count ? 0 : tile;
+    plan.doc_major = p.doc_tile > 0;
+  }
+  plan.wg_groups = kWgqWarpgroups;
+  plan.wgq = true;
+  if (verbose()) {
+    std::fprintf(stderr,
+                 "colmax.%s: wgmma query-rows kernel%s, %s dim %d, group %d, document tile %lld, "
+                 "%lld pairs, %d blocks, %d stages, %zu B shared\n",
+                 fn, winners ? " with winners" : "", bf16 ? "bf16" : "fp16", plan.ks * 16,
+                 plan.group, (long long)p.doc_tile, (long long)plan.pairs, plan.blocks, plan.stages,
+                 smem);
+  }
+  if (plan.pairs == 0) return true;
+  wgq_launches().fetch_add(1, std::memory_order_relaxed);
+  void* args[] = {&p, &map};
+  check(cudaLaunchKernel(kernel, dim3(unsigned(plan.blocks)), dim3(unsigned(threads)), args, smem,
+                         stream),
+        (std::string(fn) + ": launch").c_str());
+  return true;
+}
+
 }  // namespace
+
+void set_wg_kernel(WgKernel k) {
+  wg_kernel_state().store(k);
+}
+WgKernel wg_kernel() {
+  return wg_kernel_state().load();
+}
+uint64_t wgq_launch_count() {
+  return wgq_launches().load(std::memory_order_relaxed);
+}
 
 bool wg_available(int device) {
   static std::array<std::atomic<int>, kMaxDevices> known{};  // 0 unknown, 1 yes, 2 no
@@ -197,6 +349,7 @@ namespace {
 // Launches the wgmma kernel (with winners when p.winners is set) for a plan of wg_plan.
 StreamLaunch launch_wg(const ProblemView& v, StreamLaunch plan, StreamParams p, int device,
                        cudaStream_t stream, const char* fn) {
+  if (launch_wgq(v, plan, p, device, stream, fn)) return plan;
   const DeviceInfo& dev = device_info(device);
   const int wi = wg_index(plan.ks);
   const bool bf16 = v.q.elem == Elem::bf16, winners = p.winners != nullptr;

@@ -18,6 +18,7 @@ struct StreamLaunch {
   bool tma = false;        // documents through the copy engine (sm_90, contiguous documents)
   bool wg = false;         // the wgmma kernel (sm_90a): 128 query rows a warpgroup
   int wg_groups = 1;       // wgmma: warpgroups a block (2: two 128-row chunks per document read)
+  bool wgq = false;        // wgmma: the query-rows kernel ran (documents through a tensor map)
   int stages = 0;          // TMA: shared-memory stages per team
   int64_t groups = 1;      // cross: query groups (pairs = groups x documents)
   int blocks = 0;
@@ -37,6 +38,15 @@ bool stream_plan(const ProblemView& v, StreamLaunch& plan);
 // (two warpgroups a block) when every query is longer than 128 rows.
 bool wg_plan(const ProblemView& v, StreamLaunch& plan);
 
+// Which of the two wgmma kernels runs a problem both can run: the query-rows kernel (query
+// rows in registers, documents through a tensor map; no document mask, no normalisation) by
+// default, the document-rows kernel where it cannot. Initialised from COLMAX_CUDA_WG=docs|queries
+// (tests and benchmarks compare them).
+enum class WgKernel { automatic, docs, queries };
+void set_wg_kernel(WgKernel k);
+WgKernel wg_kernel();
+// Query-rows kernel launches so far in this process (tests check that a sweep reached it).
+uint64_t wgq_launch_count();
 // Whether the wgmma kernels exist for this device (sm_90a code in this binary, a 9.0 GPU).
 bool wg_available(int device);
 

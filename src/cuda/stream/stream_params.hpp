@@ -41,9 +41,15 @@ COLMAX_HOST_DEVICE inline constexpr int tma_stage_bytes(int ks) {
 inline constexpr int kTmaMinBlocks = 2;
 inline constexpr int kTmaRingBudget = 96 * 1024;  // bytes of stages per block
 
-// Embedding widths of the wgmma kernel (16-element k-steps): dims 64, 96 and 128.
+// Embedding widths of the wgmma kernels (16-element k-steps): dims 64, 96 and 128.
 inline constexpr int kWgKSteps[] = {4, 6, 8};
 inline constexpr int kNumWgKSteps = 3;
+// The query-rows wgmma kernel: consumer warpgroups a block (64 query rows each), and the
+// bytes of one 64-token stage of a dim of ks k-steps (whole 64-element column boxes).
+inline constexpr int kWgqWarpgroups = 2;
+COLMAX_HOST_DEVICE inline constexpr int wgq_stage_bytes(int ks) {
+  return 64 * 128 * ((ks + 3) / 4);
+}
 
 struct StreamParams {
   ProblemView v;
@@ -51,7 +57,11 @@ struct StreamParams {
   int32_t team = 1;       // warps per team: 1, 2 or 4
   int32_t doc_major = 0;  // cross pairs walked document by document (groups share a document)
   int32_t stages = 4;     // TMA kernel: shared-memory stages per team
-  int64_t groups = 1;     // cross: query groups; pairs = groups * documents
+  // Cross pairs in tiles of doc_tile documents, query group by query group within a tile
+  // (the query-rows wgmma kernel: its rows stay in registers while the tile's documents stay
+  // in L2); 0: doc_major decides.
+  int64_t doc_tile = 0;
+  int64_t groups = 1;  // cross: query groups; pairs = groups * documents
   int64_t pairs = 0;
   // Training's forward with saved state (the wgmma kernel's winners variant): winners
   // [outputs, winners_width] of int16 or int32, as colmax/backward.hpp lays them out.

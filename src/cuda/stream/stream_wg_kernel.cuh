@@ -53,12 +53,16 @@ __device__ __forceinline__ void slot_rows(const ProblemView& v, const PairSeqs& 
   lo = min(lo, hi);
 }
 
-// The flat output index of slot s of the team's pp-th pair (the winners' first axis).
-__device__ __forceinline__ int64_t winner_output(const StreamParams& p, int64_t pp, int s) {
+// Where the winners of a pair's slots go: slot s is output first + s * stride (the winners'
+// first axis). Once per pair: pair_at and the split of a cross pair take 64-bit divisions.
+struct WinnerOutputs {
+  int64_t first = 0, stride = 0;
+};
+__device__ __forceinline__ WinnerOutputs winner_outputs(const StreamParams& p, int64_t pp) {
   const int64_t pr = pair_at(p, pp);
-  if (p.v.pairing != PairingKind::cross) return pr;
+  if (p.v.pairing != PairingKind::cross) return {pr, 0};
   const int64_t g = div_nonneg(pr, p.v.d.count), di = pr - g * p.v.d.count;
-  return (g * p.group + s) * p.v.d.count + di;
+  return {g * p.group * p.v.d.count + di, p.v.d.count};
 }
 
 __device__ __forceinline__ void store_winner(const StreamParams& p, int64_t o, int64_t t, int w) {
@@ -71,9 +75,9 @@ __device__ __forceinline__ void store_winner(const StreamParams& p, int64_t o, i
 }
 
 // Row r (< nrows) of the pair: its slot and token, and its winner when the token fits W.
-__device__ __forceinline__ void write_winner(const StreamParams& p, const PairSeqs& ps, int64_t pp,
-                                             const int32_t* prefix, bool stacked_prefix, int r,
-                                             int win) {
+__device__ __forceinline__ void write_winner(const StreamParams& p, const PairSeqs& ps,
+                                             WinnerOutputs wo, const int32_t* prefix,
+                                             bool stacked_prefix, int r, int win) {
   int s = 0, t = r;
   if (stacked_prefix) {
     while (s + 1 < ps.nslots && prefix[s + 1] <= r) ++s;
@@ -82,20 +86,20 @@ __device__ __forceinline__ void write_winner(const StreamParams& p, const PairSe
     s = r / int(p.v.q.length);
     t = r - s * int(p.v.q.length);
   }
-  if (t < p.winners_width) store_winner(p, winner_output(p, pp, s), t, win);
+  if (t < p.winners_width) store_winner(p, wo.first + s * wo.stride, t, win);
 }
 
 // After the pair's last pass, warp wt of the team: positions past each of its slots' query
 // length get -1; a query longer than W, or a document longer than int16 winners hold, cannot
 // be represented and scores NaN (as the training forward does).
 __device__ __forceinline__ void finish_winners(const StreamParams& p, const PairSeqs& ps,
-                                               int64_t pp, const int32_t* prefix,
+                                               WinnerOutputs wo, const int32_t* prefix,
                                                bool stacked_prefix, int wt, int lane) {
   constexpr int R = 4;
   for (int s = wt; s < ps.nslots; s += R) {
     int lo, hi;
     slot_rows(p.v, ps, prefix, stacked_prefix, s, lo, hi);
-    const int64_t o = winner_output(p, pp, s);
+    const int64_t o = wo.first + s * wo.stride;
     for (int64_t t = (hi - lo) + lane; t < p.winners_width; t += 32) store_winner(p, o, t, -1);
     const bool unrepresentable = hi - lo > p.winners_width || (p.winners_is16 && ps.dlen > 32768);
     if (lane == 0 && unrepresentable) p.v.out[ps.out + s * ps.out_slot_stride] = NAN;
@@ -167,6 +171,7 @@ __global__ void __launch_bounds__(kStreamThreads* G, 1) stream_wg_kernel(const S
   for (int64_t pp = pb; pp < pe; ++pp) {
     const PairSeqs ps =
         resolve_stream_pair(p, pp, stacked_prefix && threadIdx.x == 0 ? prefix : nullptr);
+    const WinnerOutputs wo = kW ? winner_outputs(p, pp) : WinnerOutputs{};
     const int nrows = int(ps.nrows), dlen = int(ps.dlen);
     const int nchunks = chunks_of(ps, N);  // 128-row chunks
     const int npasses = chunks_of(ps, TR);
@@ -410,7 +415,7 @@ __global__ void __launch_bounds__(kStreamThreads* G, 1) stream_wg_kernel(const S
             }
           }
           rowval[n] = term * qinv_s[n];
-          if (r < nrows) write_winner(p, ps, pp, prefix, stacked_prefix, r, win);
+          if (r < nrows) write_winner(p, ps, wo, prefix, stacked_prefix, r, win);
         } else {
           float m = red[0][n];
 #pragma unroll
@@ -430,7 +435,7 @@ __global__ void __launch_bounds__(kStreamThreads* G, 1) stream_wg_kernel(const S
         }
       }
       if constexpr (kW) {
-        if (c == nchunks - 1) finish_winners(p, ps, pp, prefix, stacked_prefix, w, lane);
+        if (c == nchunks - 1) finish_winners(p, ps, wo, prefix, stacked_prefix, w, lane);
       }
       __syncthreads();
     }

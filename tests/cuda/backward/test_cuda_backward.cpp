@@ -170,6 +170,23 @@ TEST(CudaBackward, SweepWithTheTrainingForwardKernel) {
   cuda::set_forward_family(cuda::ForwardFamily::automatic);
 }
 
+// And with the wgmma kernel that keeps the document rows in registers (the default takes the
+// query-rows kernel wherever it can: no document mask, no normalisation).
+TEST(CudaBackward, SweepWithTheDocumentRowsWgmmaKernel) {
+  REQUIRE_GPU();
+  cuda::set_wg_kernel(cuda::WgKernel::docs);
+  std::mt19937_64 rng(20261207);
+  for (int i = 0; i < std::min(sweep_cases(), 80); ++i) {
+    CaseSpec spec = random_spec(rng, 60000 + uint64_t(i));
+    spec.nan_tokens = i % 9 == 4 ? 2 : 0;
+    const Case c = make_case(spec);
+    const std::string e = check_case(c, Backend::reference);
+    if (!e.empty()) cuda::set_wg_kernel(cuda::WgKernel::automatic);
+    ASSERT_EQ(e, "") << "case " << i << ": " << spec.describe();
+  }
+  cuda::set_wg_kernel(cuda::WgKernel::automatic);
+}
+
 TEST(CudaBackward, EdgeCases) {
   REQUIRE_GPU();
   int seed = 61000;
@@ -317,6 +334,32 @@ TEST(CudaBackwardRule, DuplicatedTokensSendTheGradientToTheFirst) {
       for (int k = 0; k < 16; ++k) EXPECT_EQ(r.dD[size_t(3 * 16 + k)], 0.0);
     }
   }
+}
+
+// Equal maxima and NaN in different 64-token stages and in different columns of one thread,
+// on both wgmma kernels (dim 64, bf16): the first position wins, a NaN before any number.
+TEST(CudaBackwardRule, TiesAcrossStagesOnTheWgmmaKernels) {
+  REQUIRE_GPU();
+  for (cuda::WgKernel k : {cuda::WgKernel::automatic, cuda::WgKernel::docs}) {
+    cuda::set_wg_kernel(k);
+    HostTensor Q = make_tensor(DType::bfloat16, {1, 3, 64}),
+               D = make_tensor(DType::bfloat16, {1, 200, 64});
+    for (int t = 0; t < 3; ++t) set_value(Q, t * 64 + t, 1.0);
+    for (int s = 0; s < 200; ++s)
+      for (int k2 = 0; k2 < 3; ++k2) set_value(D, s * 64 + k2, 0.125 * ((s + k2) % 7) - 0.5);
+    for (int s : {67, 3, 130, 2 + 64 * 2}) set_value(D, s * 64, 2.0);  // row 0: 3 first
+    for (int s : {195, 131, 133}) set_value(D, s * 64 + 1, 3.0);       // row 1: 131 first
+    set_value(D, 199 * 64 + 2, 4.0);                                   // row 2: the last token
+    const Single r = run_single(Q, D, {}, MaskMode::exclude, BackwardStrategy::deterministic);
+    EXPECT_EQ(r.winners, (std::vector<int64_t>{3, 131, 199}));
+    EXPECT_EQ(r.score, 9.0f);
+    set_value(D, 160 * 64 + 5, kNaN);
+    set_value(D, 100 * 64 + 9, kNaN);
+    const Single n = run_single(Q, D, {}, MaskMode::exclude, BackwardStrategy::deterministic);
+    EXPECT_EQ(n.winners, (std::vector<int64_t>{100, 100, 100}));
+    EXPECT_TRUE(std::isnan(n.score));
+  }
+  cuda::set_wg_kernel(cuda::WgKernel::automatic);
 }
 
 TEST(CudaBackwardRule, ZeroModeAndNaN) {
