@@ -140,7 +140,7 @@ if has profile; then
   note "profile (ncu)"
   for spec in ${COLMAX_PROFILE_SPECS:-cross,128,1,32,1000,300 cross,128,1,1024,1000,1024}; do
     echo "== ncu: $spec ==" >>"$out/profile.txt"
-    timeout 90 ncu --kernel-name regex:'tile_kernel|stream_kernel|stream_tma_kernel|stream_wg_kernel' --launch-skip 2 --launch-count 1 \
+    timeout 90 ncu --kernel-name regex:'tile_kernel|stream_kernel|stream_tma_kernel|stream_wgq?_kernel' --launch-skip 2 --launch-count 1 \
       --section SpeedOfLight --section Occupancy --section LaunchStats --section WarpStateStats \
       --section MemoryWorkloadAnalysis --section ComputeWorkloadAnalysis \
       "$bench_bin" --tune "$spec" --repeat 3 >>"$out/profile.txt" 2>&1
