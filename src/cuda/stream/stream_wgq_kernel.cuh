@@ -50,7 +50,8 @@ __device__ __forceinline__ void stage_products(float (&acc)[32], const uint32_t 
   ptx::wgmma_fence();
 #pragma unroll
   for (int ks = 0; ks < KS; ++ks) {
-    wgmma_n64_rs<E>(acc, a[ks], ptx::wgmma_desc_sw128(stage + uint32_t((ks / 4) * KB + (ks % 4) * 32)),
+    wgmma_n64_rs<E>(acc, a[ks],
+                    ptx::wgmma_desc_sw128(stage + uint32_t((ks / 4) * KB + (ks % 4) * 32)),
                     ks > 0 ? 1 : 0);
   }
   ptx::wgmma_commit();
