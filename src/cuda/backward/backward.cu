@@ -265,6 +265,10 @@ struct DocStage {
   unsigned sorted[kStageOutputs * 32];
   unsigned short count[kWarps][kDocRowsPerBlock];  // a warp's entries per row, then its cursor
   int row_begin[kDocRowsPerBlock + 1];
+  // The sum of a row's entries that a warp took after another warp began the row (the stage's
+  // entries are split evenly over the warps): added in warp order after the stage.
+  float4 carry[kWarps][32];
+  int carry_row[kWarps];
 };
 constexpr int kEntryBits = 12;
 static_assert(kStageOutputs * 32 <= (1 << kEntryBits), "entry index fits its bits");
@@ -397,13 +401,27 @@ __global__ void __launch_bounds__(256) grad_d_kernel(BackwardParams p) {
           __syncwarp();
         }
         __syncthreads();
-        // Add: warp w takes rows [16 w, 16 w + 16), its entries contiguous in `sorted`,
-        // kRowsInFlight query rows loaded together; a row's sum stays in registers until
-        // the next row begins.
-        const int rb = kDocRowsPerBlock / kWarps * warp;
-        const int begin = st.row_begin[rb], end = st.row_begin[rb + kDocRowsPerBlock / kWarps];
+        // Add: the stage's sorted entries are split evenly over the warps (a warp per 16 rows
+        // left most warps idle on a block's share of a short document), kRowsInFlight query
+        // rows loaded together; a row's sum stays in registers until the next row begins.
+        // A row begun by an earlier warp is summed from zero into this warp's carry and added
+        // after the stage, in warp order: the split points depend on the counts only, so the
+        // sums are the same run after run.
+        const int all = st.row_begin[kDocRowsPerBlock];
+        const int begin = all * warp / kWarps, end = all * (warp + 1) / kWarps;
         int cur = -1;
+        bool carried = false;
         float4 a = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        if (lane == 0) st.carry_row[warp] = -1;
+        const auto put = [&]() {
+          if (cur < 0) return;
+          if (carried) {
+            st.carry[warp][lane] = a;
+            if (lane == 0) st.carry_row[warp] = cur;
+          } else {
+            reinterpret_cast<float4*>(acc + cur * kDimChunk)[lane] = a;
+          }
+        };
         for (int j0 = begin; j0 < end; j0 += kRowsInFlight) {
           unsigned ent[kRowsInFlight];
           float scale[kRowsInFlight];
@@ -425,9 +443,11 @@ __global__ void __launch_bounds__(256) grad_d_kernel(BackwardParams p) {
             if (ent[j] == 0xffffffffu) continue;
             const int row = int(ent[j] >> kEntryBits);
             if (row != cur) {
-              if (cur >= 0) reinterpret_cast<float4*>(acc + cur * kDimChunk)[lane] = a;
+              put();
+              carried = cur < 0 && st.row_begin[row] < begin;  // only the range's first row
               cur = row;
-              a = reinterpret_cast<const float4*>(acc + cur * kDimChunk)[lane];
+              a = carried ? make_float4(0.0f, 0.0f, 0.0f, 0.0f)
+                          : reinterpret_cast<const float4*>(acc + cur * kDimChunk)[lane];
             }
             a.x = fmaf(scale[j], x[j].v[0], a.x);
             a.y = fmaf(scale[j], x[j].v[1], a.y);
@@ -435,7 +455,22 @@ __global__ void __launch_bounds__(256) grad_d_kernel(BackwardParams p) {
             a.w = fmaf(scale[j], x[j].v[3], a.w);
           }
         }
-        if (cur >= 0) reinterpret_cast<float4*>(acc + cur * kDimChunk)[lane] = a;
+        put();
+        __syncthreads();
+        if (warp == 0) {
+          for (int w = 1; w < kWarps; ++w) {
+            const int r = st.carry_row[w];
+            if (r < 0) continue;
+            float4* at = reinterpret_cast<float4*>(acc + r * kDimChunk) + lane;
+            const float4 c = st.carry[w][lane];
+            float4 v = *at;
+            v.x += c.x;
+            v.y += c.y;
+            v.z += c.z;
+            v.w += c.w;
+            *at = v;
+          }
+        }
       }
     }
   }
