@@ -75,5 +75,5 @@ fi
 {
   printf '%s\n' "${status[@]}"
   grep -E "PyLate step|SKIPPED|FAILED" "$out/pytest.log" | head -20
-  tail -25 "$out/python_bench.log" 2>/dev/null
+  tail -25 "$out/python_bench.log" 2>/dev/null || true  # (absent without the bench step)
 } | tee "$out/summary.txt"
