@@ -282,7 +282,7 @@ __device__ __forceinline__ void warp_outputs(int outputs, int warp, int& u0, int
 
 // grad_D. The block's rows take their contributions in (output, token) order whatever the
 // strategy: each stage's winners are counting-sorted by row (ranks from warp-level matches,
-// no atomics), then each warp adds up the rows of its 16-row share in registers.
+// no atomics), then the warps add up equal shares of the sorted entries in registers.
 template <int kDT>
 __global__ void __launch_bounds__(256) grad_d_kernel(BackwardParams p) {
   extern __shared__ __align__(16) float acc[];  // [kDocRowsPerBlock][kDimChunk]
