@@ -1,8 +1,9 @@
 // The forward pass on the GPU: picks the kernel family for a problem and launches it.
 //
 //   wgmma   sm_90a, 16-bit inputs, dim 64/96/128, contiguous documents, more than 32 query
-//           rows a pair: 128 query rows a block in shared memory against documents streamed
-//           by the copy engine, on warpgroup tensor-core instructions (compute-bound shapes);
+//           rows a pair: warpgroup tensor-core instructions against documents streamed by the
+//           copy engine (compute-bound shapes); the query rows in registers and the documents
+//           through a tensor map where it can, else 128 query rows in shared memory;
 //   stream  queries of up to 128 rows, 16-bit inputs, common widths: the query stays in
 //           registers and the document streams past it (memory-bound shapes), through the
 //           copy engine and shared memory on sm_90, through registers elsewhere;

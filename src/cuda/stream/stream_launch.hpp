@@ -16,8 +16,8 @@ struct StreamLaunch {
   bool doc_major = false;
   bool preferred = false;  // automatic dispatch picks stream over tile for this problem
   bool tma = false;        // documents through the copy engine (sm_90, contiguous documents)
-  bool wg = false;         // the wgmma kernel (sm_90a): 128 query rows a warpgroup
-  int wg_groups = 1;       // wgmma: warpgroups a block (2: two 128-row chunks per document read)
+  bool wg = false;         // a wgmma kernel (sm_90a)
+  int wg_groups = 1;       // wgmma: warpgroups a block (consumers of each document stage)
   bool wgq = false;        // wgmma: the query-rows kernel ran (documents through a tensor map)
   int stages = 0;          // TMA: shared-memory stages per team
   int64_t groups = 1;      // cross: query groups (pairs = groups x documents)
@@ -32,10 +32,11 @@ struct StreamLaunch {
 // the tile kernel, whose blocks hold up to 256 rows (measured on an H100: docs/benchmarks.md).
 bool stream_plan(const ProblemView& v, StreamLaunch& plan);
 
-// True when the wgmma kernel can run `v` (on an sm_90a device): both sides bf16 or both
-// fp16, dim 64, 96 or 128, contiguous 16-byte aligned documents. Queries are stacked up to
-// 128 rows; longer queries take several passes over each document, two 128-row chunks a pass
-// (two warpgroups a block) when every query is longer than 128 rows.
+// True when a wgmma kernel can run `v` (on an sm_90a device): both sides bf16 or both fp16,
+// dim 64, 96 or 128, contiguous 16-byte aligned documents. Queries are stacked up to 128
+// rows; longer queries take several passes over each document, 128 rows a pass (the
+// query-rows kernel: two warpgroups of 64; the document-rows kernel: two 128-row chunks a
+// pass with two warpgroups when every query is longer than 128 rows).
 bool wg_plan(const ProblemView& v, StreamLaunch& plan);
 
 // Which of the two wgmma kernels runs a problem both can run: the query-rows kernel (query
