@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <stdexcept>
+#include <string>
 
 #include "cuda/forward.hpp"
 #include "support/backward_cases.hpp"
@@ -141,33 +142,33 @@ int sweep_cases() {
   return env ? std::atoi(env) : 200;
 }
 
-TEST(CudaBackward, SweepMatchesReference) {
-  REQUIRE_GPU();
+// The sweep's first `cases` cases against the reference ("" when all agree, else the first
+// disagreement with its case).
+std::string sweep(int cases) {
   std::mt19937_64 rng(20261207);
-  for (int i = 0; i < sweep_cases(); ++i) {
+  for (int i = 0; i < cases; ++i) {
     CaseSpec spec = random_spec(rng, 60000 + uint64_t(i));
     spec.nan_tokens = i % 9 == 4 ? 2 : 0;
-    const Case c = make_case(spec);
-    ASSERT_EQ(check_case(c, Backend::reference), "") << "case " << i << ": " << spec.describe();
+    const std::string e = check_case(make_case(spec), Backend::reference);
+    if (!e.empty()) return "case " + std::to_string(i) + ": " + spec.describe() + ": " + e;
   }
+  return "";
+}
+
+TEST(CudaBackward, SweepMatchesReference) {
+  REQUIRE_GPU();
+  ASSERT_EQ(sweep(sweep_cases()), "");
 }
 
 // The same sweep with the training forward's own kernel (WMMA / FMA) instead of the wgmma
-// stream kernel, which the default dispatch takes on sm_90a for 16-bit inputs of dim 64, 96
+// stream kernels, which the default dispatch takes on sm_90a for 16-bit inputs of dim 64, 96
 // or 128: both must agree with the reference.
 TEST(CudaBackward, SweepWithTheTrainingForwardKernel) {
   REQUIRE_GPU();
   cuda::set_forward_family(cuda::ForwardFamily::tile);
-  std::mt19937_64 rng(20261207);
-  for (int i = 0; i < std::min(sweep_cases(), 80); ++i) {
-    CaseSpec spec = random_spec(rng, 60000 + uint64_t(i));
-    spec.nan_tokens = i % 9 == 4 ? 2 : 0;
-    const Case c = make_case(spec);
-    const std::string e = check_case(c, Backend::reference);
-    if (!e.empty()) cuda::set_forward_family(cuda::ForwardFamily::automatic);
-    ASSERT_EQ(e, "") << "case " << i << ": " << spec.describe();
-  }
+  const std::string e = sweep(std::min(sweep_cases(), 80));
   cuda::set_forward_family(cuda::ForwardFamily::automatic);
+  ASSERT_EQ(e, "");
 }
 
 // And with the wgmma kernel that keeps the document rows in registers (the default takes the
@@ -175,16 +176,9 @@ TEST(CudaBackward, SweepWithTheTrainingForwardKernel) {
 TEST(CudaBackward, SweepWithTheDocumentRowsWgmmaKernel) {
   REQUIRE_GPU();
   cuda::set_wg_kernel(cuda::WgKernel::docs);
-  std::mt19937_64 rng(20261207);
-  for (int i = 0; i < std::min(sweep_cases(), 80); ++i) {
-    CaseSpec spec = random_spec(rng, 60000 + uint64_t(i));
-    spec.nan_tokens = i % 9 == 4 ? 2 : 0;
-    const Case c = make_case(spec);
-    const std::string e = check_case(c, Backend::reference);
-    if (!e.empty()) cuda::set_wg_kernel(cuda::WgKernel::automatic);
-    ASSERT_EQ(e, "") << "case " << i << ": " << spec.describe();
-  }
+  const std::string e = sweep(std::min(sweep_cases(), 80));
   cuda::set_wg_kernel(cuda::WgKernel::automatic);
+  ASSERT_EQ(e, "");
 }
 
 TEST(CudaBackward, EdgeCases) {
