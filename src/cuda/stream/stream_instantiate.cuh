@@ -39,16 +39,17 @@ const void* instantiate_stream_wg_kernels(int wg_index) {
                                           std::make_integer_sequence<int, kNumWgKSteps>{});
 }
 
-template <Elem E, bool kW, int... I>
+template <Elem E, bool kW, int NB, int... I>
 const void* stream_wgq_kernel_table(int wg_index, std::integer_sequence<int, I...>) {
   static const void* const table[] = {reinterpret_cast<const void*>(
-      &stream::stream_wgq_kernel<E, kWgKSteps[I], kW, kWgqWarpgroups>)...};
+      &stream::stream_wgq_kernel<E, kWgKSteps[I], kW, kWgqWarpgroups, NB>)...};
   return table[wg_index >= 0 && wg_index < kNumWgKSteps ? wg_index : 0];
 }
 
-template <Elem E, bool kW>
+template <Elem E, bool kW, int NB = 1>
 const void* instantiate_stream_wgq_kernels(int wg_index) {
-  return stream_wgq_kernel_table<E, kW>(wg_index, std::make_integer_sequence<int, kNumWgKSteps>{});
+  return stream_wgq_kernel_table<E, kW, NB>(wg_index,
+                                            std::make_integer_sequence<int, kNumWgKSteps>{});
 }
 
 template <Elem E>

@@ -19,9 +19,10 @@ const void* stream_wg_winners_kernel_bf16(int wg_index);
 const void* stream_wg_winners_kernel_f16(int wg_index);
 const void* stream_wg2_kernel_bf16(int wg_index);  // two warpgroups a block
 const void* stream_wg2_kernel_f16(int wg_index);
-// stream_wgq_kernel<E, kWgKSteps[wg_index], winners, kWgqWarpgroups> (sm_90a code only): query
-// rows in registers, documents through a tensor map (a CUtensorMap after StreamParams).
-const void* stream_wgq_kernel_bf16(int wg_index, bool winners);
-const void* stream_wgq_kernel_f16(int wg_index, bool winners);
+// stream_wgq_kernel<E, kWgKSteps[wg_index], winners, kWgqWarpgroups, blocks> (sm_90a code
+// only): query rows in registers, documents through a tensor map (a CUtensorMap after
+// StreamParams); blocks = 2 (scores only): two 64-row blocks a warpgroup.
+const void* stream_wgq_kernel_bf16(int wg_index, bool winners, int blocks);
+const void* stream_wgq_kernel_f16(int wg_index, bool winners, int blocks);
 
 }  // namespace colmax::cuda

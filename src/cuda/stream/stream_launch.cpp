@@ -190,14 +190,18 @@ bool launch_wgq(const ProblemView& v, StreamLaunch& plan, StreamParams p, int de
   const DeviceInfo& dev = device_info(device);
   const int wi = wg_index(plan.ks);
   const bool bf16 = v.q.elem == Elem::bf16, winners = p.winners != nullptr;
+  // Pairs of more than 128 query rows: two row blocks a warpgroup (256 rows a pass) halve the
+  // document reads.
+  const int nb = !winners && plan.rows > 64 * kWgqWarpgroups ? 2 : 1;
   const void* kernel =
-      bf16 ? stream_wgq_kernel_bf16(wi, winners) : stream_wgq_kernel_f16(wi, winners);
+      bf16 ? stream_wgq_kernel_bf16(wi, winners, nb) : stream_wgq_kernel_f16(wi, winners, nb);
   const int threads = 128 * kWgqWarpgroups + 32;
   plan.stages = wgq_stages(plan.ks);
   const size_t smem = wgq_smem_bytes(plan.ks);
-  static std::array<std::array<std::atomic<int>, 4 * kNumWgKSteps>, kMaxDevices> raised{};
-  std::atomic<int>& done = raised[size_t(std::clamp(device, 0, kMaxDevices - 1))]
-                                 [size_t((winners ? 2 : 0) + (bf16 ? 0 : 1)) * kNumWgKSteps + wi];
+  static std::array<std::array<std::atomic<int>, 6 * kNumWgKSteps>, kMaxDevices> raised{};
+  const int variant = (winners ? 2 : nb == 2 ? 4 : 0) + (bf16 ? 0 : 1);
+  std::atomic<int>& done =
+      raised[size_t(std::clamp(device, 0, kMaxDevices - 1))][size_t(variant * kNumWgKSteps + wi)];
   if (done.load(std::memory_order_relaxed) == 0) {
     check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)),
           "cudaFuncSetAttribute");
@@ -227,7 +231,7 @@ bool launch_wgq(const ProblemView& v, StreamLaunch& plan, StreamParams p, int de
     p.doc_tile = all <= budget || tile == v.d.count ? 0 : tile;
     plan.doc_major = p.doc_tile > 0;
   }
-  plan.wg_groups = kWgqWarpgroups;
+  plan.wg_groups = kWgqWarpgroups * nb;
   plan.wgq = true;
   if (verbose()) {
     std::fprintf(stderr,

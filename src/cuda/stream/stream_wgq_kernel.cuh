@@ -110,15 +110,20 @@ __device__ __forceinline__ void fold_row(float& run, int& arg, const float (&acc
   }
 }
 
-template <Elem E, int KS, bool kW, int C>
+// NB row blocks a warpgroup (scores only): with NB = 2 each warpgroup holds 128 query rows
+// and multiplies both blocks by every stage, so a pass covers 256 rows and long queries read
+// each document half as often; stages are then not overlapped with each other, only the
+// second block's products with the first block's fold.
+template <Elem E, int KS, bool kW, int C, int NB>
 __global__ void __launch_bounds__(128 * C + 32, 1)
     stream_wgq_kernel(const StreamParams p, const __grid_constant__ CUtensorMap dmap) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  static_assert(NB == 1 || (NB == 2 && !kW), "two row blocks: scores only");
   constexpr int ST = kWgqTokens;
   constexpr int RB = ((KS + 3) / 4) * 128;  // bytes per token row of a stage (column boxes)
   constexpr int SB = ST * RB;
-  constexpr int TR = kWgqRows * C;  // query rows of a pass
-  constexpr int CT = 128 * C;       // consumer threads
+  constexpr int TR = kWgqRows * C * NB;  // query rows of a pass
+  constexpr int CT = 128 * C;            // consumer threads
   const ProblemView& v = p.v;
   // Warp and warpgroup indices broadcast from lane 0: the compiler then knows them uniform
   // across the warp, and every branch the wgmma pipeline sits in must be (otherwise ptxas
@@ -150,8 +155,8 @@ __global__ void __launch_bounds__(128 * C + 32, 1)
 
   const bool stacked_prefix = v.q.cu != nullptr && p.group > 1;
   HeldQuery held;
-  uint32_t a[KS][4];
-  bool qok[2] = {false, false};
+  uint32_t a[NB][KS][4];
+  bool qok[NB][2] = {};
   float acc0[32], acc1[32];  // (wgmma operands from the start: no use before a definition)
 #pragma unroll
   for (int i = 0; i < 32; ++i) acc0[i] = acc1[i] = 0.f;
@@ -167,98 +172,124 @@ __global__ void __launch_bounds__(128 * C + 32, 1)
     if (stacked_prefix) ptx::bar_sync(1, CT);
 
     for (int pass = 0; pass < npasses; ++pass) {
-      const int row0 = pass * TR + wg * kWgqRows + 16 * w + g;  // rows row0, row0 + 8
+      // Rows row0 + 64 nb + 8 h of the pair (nb < NB, h < 2).
+      const int row0 = pass * TR + wg * kWgqRows * NB + 16 * w + g;
       // ---- the warpgroup's query rows as A fragments (when they change): k-step ks of row
       // r holds elements 16 ks + 2 t4 + {0, 1} and 16 ks + 8 + 2 t4 + {0, 1}.
       if (held.replace(ps.q0, pass)) {
 #pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          const int r = row0 + 8 * h;
-          const bool in = r < nrows;
-          int64_t tok = 0, msk = 0;
-          if (in) query_row_offsets(v, ps, r, tok, msk);
-          const uint32_t* q =
-              reinterpret_cast<const uint32_t*>(v.q.data + tok * v.q.elem_bytes) + t4;
+        for (int nb = 0; nb < NB; ++nb)
 #pragma unroll
-          for (int ks = 0; ks < KS; ++ks) {
-            a[ks][h] = in ? __ldg(q + 8 * ks) : 0u;
-            a[ks][h + 2] = in ? __ldg(q + 8 * ks + 4) : 0u;
+          for (int h = 0; h < 2; ++h) {
+            const int r = row0 + kWgqRows * nb + 8 * h;
+            const bool in = r < nrows;
+            int64_t tok = 0, msk = 0;
+            if (in) query_row_offsets(v, ps, r, tok, msk);
+            const uint32_t* q =
+                reinterpret_cast<const uint32_t*>(v.q.data + tok * v.q.elem_bytes) + t4;
+#pragma unroll
+            for (int ks = 0; ks < KS; ++ks) {
+              a[nb][ks][h] = in ? __ldg(q + 8 * ks) : 0u;
+              a[nb][ks][h + 2] = in ? __ldg(q + 8 * ks + 4) : 0u;
+            }
+            qok[nb][h] = in && mask_valid(v.q.mask, msk);
           }
-          qok[h] = in && mask_valid(v.q.mask, msk);
-        }
       }
 
-      float run[2] = {-INFINITY, -INFINITY};
+      float run[NB][2];
       int arg[2] = {-1, -1};
-      // Stage t's products are in acc0 (t even) or acc1 (t odd); stage t + 1's are issued
-      // before stage t is folded. Every issue in the steady loop is unconditional and both
-      // tails end with nothing in flight: with a product in flight on some paths only, ptxas
-      // would serialise every wgmma (C7514, C7518).
-      const auto fold = [&](const float(&cur)[32], int t) {
-        ring.release_only();
+#pragma unroll
+      for (int nb = 0; nb < NB; ++nb) run[nb][0] = run[nb][1] = -INFINITY;
+      const auto fold_block = [&](const float(&cur)[32], int nb, int t) {
         const int tok0 = t * ST;
         if (tok0 + ST <= dlen) {
-          fold_row<kW, true>(run[0], arg[0], cur, 0, tok0, t4, dlen);
-          fold_row<kW, true>(run[1], arg[1], cur, 1, tok0, t4, dlen);
+          fold_row<kW, true>(run[nb][0], arg[0], cur, 0, tok0, t4, dlen);
+          fold_row<kW, true>(run[nb][1], arg[1], cur, 1, tok0, t4, dlen);
         } else {
-          fold_row<kW, false>(run[0], arg[0], cur, 0, tok0, t4, dlen);
-          fold_row<kW, false>(run[1], arg[1], cur, 1, tok0, t4, dlen);
+          fold_row<kW, false>(run[nb][0], arg[0], cur, 0, tok0, t4, dlen);
+          fold_row<kW, false>(run[nb][1], arg[1], cur, 1, tok0, t4, dlen);
         }
       };
-      if (ntiles > 0) {
-        stage_products<E, KS>(acc0, a, ring.wait_full());
-        int t = 0;
-        for (; t + 2 < ntiles; t += 2) {
-          stage_products<E, KS>(acc1, a, ring.wait_full_next());
-          ptx::wgmma_wait<1>();
-          fence_all(acc0);
-          fold(acc0, t);
-          stage_products<E, KS>(acc0, a, ring.wait_full_next());
-          ptx::wgmma_wait<1>();
-          fence_all(acc1);
-          fold(acc1, t + 1);
+      if constexpr (NB == 1) {
+        // Stage t's products are in acc0 (t even) or acc1 (t odd); stage t + 1's are issued
+        // before stage t is folded. Every issue in the steady loop is unconditional and both
+        // tails end with nothing in flight: with a product in flight on some paths only,
+        // ptxas would serialise every wgmma (C7514, C7518).
+        const auto fold = [&](const float(&cur)[32], int t) {
+          ring.release_only();
+          fold_block(cur, 0, t);
+        };
+        if (ntiles > 0) {
+          stage_products<E, KS>(acc0, a[0], ring.wait_full());
+          int t = 0;
+          for (; t + 2 < ntiles; t += 2) {
+            stage_products<E, KS>(acc1, a[0], ring.wait_full_next());
+            ptx::wgmma_wait<1>();
+            fence_all(acc0);
+            fold(acc0, t);
+            stage_products<E, KS>(acc0, a[0], ring.wait_full_next());
+            ptx::wgmma_wait<1>();
+            fence_all(acc1);
+            fold(acc1, t + 1);
+          }
+          if (t + 1 < ntiles) {
+            stage_products<E, KS>(acc1, a[0], ring.wait_full_next());
+            ptx::wgmma_wait<1>();
+            fence_all(acc0);
+            fold(acc0, t);
+            ptx::wgmma_wait<0>();
+            fence_all(acc1);
+            fold(acc1, t + 1);
+          } else {
+            ptx::wgmma_wait<0>();
+            fence_all(acc0);
+            fold(acc0, t);
+          }
         }
-        if (t + 1 < ntiles) {
-          stage_products<E, KS>(acc1, a, ring.wait_full_next());
+      } else {
+        // Both blocks' products of stage t, the first folded while the second multiplies.
+        for (int t = 0; t < ntiles; ++t) {
+          const uint32_t stage = ring.wait_full();
+          stage_products<E, KS>(acc0, a[0], stage);
+          stage_products<E, KS>(acc1, a[1], stage);
           ptx::wgmma_wait<1>();
           fence_all(acc0);
-          fold(acc0, t);
+          fold_block(acc0, 0, t);
           ptx::wgmma_wait<0>();
           fence_all(acc1);
-          fold(acc1, t + 1);
-        } else {
-          ptx::wgmma_wait<0>();
-          fence_all(acc0);
-          fold(acc0, t);
+          ring.release_only();
+          fold_block(acc1, 1, t);
         }
       }
 
       // ---- row maxima across the quad's column shares; rows in shared memory for the sums
 #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        const int r = row0 + 8 * h;
-        float m = run[h];
-        if constexpr (kW) {
-          int at = arg[h];
+      for (int nb = 0; nb < NB; ++nb)
 #pragma unroll
-          for (int o = 1; o < 4; o *= 2) {
-            const float m2 = __shfl_xor_sync(0xffffffffu, m, o);
-            const int a2 = __shfl_xor_sync(0xffffffffu, at, o);
-            winner_merge(m, at, m2, a2);
-          }
-          if (t4 == 0) {
-            const bool valid = r < nrows && qok[h] && at >= 0;
-            rowval[r - pass * TR] = valid ? m : 0.f;
-            if (r < nrows) write_winner(p, ps, wo, prefix, stacked_prefix, r, valid ? at : -1);
-          }
-        } else {
-          m = max_nan(m, __shfl_xor_sync(0xffffffffu, m, 1));
-          m = max_nan(m, __shfl_xor_sync(0xffffffffu, m, 2));
-          if (t4 == 0) {
-            rowval[r - pass * TR] = r < nrows && qok[h] && m != -INFINITY ? m : 0.f;
+        for (int h = 0; h < 2; ++h) {
+          const int r = row0 + kWgqRows * nb + 8 * h;
+          float m = run[nb][h];
+          if constexpr (kW) {
+            int at = arg[h];
+#pragma unroll
+            for (int o = 1; o < 4; o *= 2) {
+              const float m2 = __shfl_xor_sync(0xffffffffu, m, o);
+              const int a2 = __shfl_xor_sync(0xffffffffu, at, o);
+              winner_merge(m, at, m2, a2);
+            }
+            if (t4 == 0) {
+              const bool valid = r < nrows && qok[nb][h] && at >= 0;
+              rowval[r - pass * TR] = valid ? m : 0.f;
+              if (r < nrows) write_winner(p, ps, wo, prefix, stacked_prefix, r, valid ? at : -1);
+            }
+          } else {
+            m = max_nan(m, __shfl_xor_sync(0xffffffffu, m, 1));
+            m = max_nan(m, __shfl_xor_sync(0xffffffffu, m, 2));
+            if (t4 == 0) {
+              rowval[r - pass * TR] = r < nrows && qok[nb][h] && m != -INFINITY ? m : 0.f;
+            }
           }
         }
-      }
       ptx::bar_sync(1, CT);
       if (wg == 0) {
         sum_slots(v, ps, rowval, partial, prefix, stacked_prefix, pass, npasses, TR, 4, w, lane);
