@@ -10,9 +10,9 @@
 //
 // Document stages (64 tokens) come from a 2-D tensor map in the 128-byte swizzled layout
 // (one box per 64 elements of the embedding), filled by a producer warp of its own; C
-// consumer warpgroups (64 query rows each, 64 C rows a pass) read every stage. Each
-// warpgroup keeps two stages in flight: the products of stage t + 1 run on the tensor cores
-// while the thread folds stage t.
+// consumer warpgroups (NB blocks of 64 query rows each, 64 C NB rows a pass) read every
+// stage. With one block a warpgroup, it keeps two stages in flight: the products of stage
+// t + 1 run on the tensor cores while the thread folds stage t.
 //
 // Scope (the host checks it, stream_launch.cpp): bf16 or fp16, dims 64, 96 and 128, no
 // document mask and no normalisation (the other kernel takes those); query masks, every
