@@ -45,11 +45,12 @@ __global__ void inverse_norms_kernel(Seqs s, float* inv) {
 // the gradient with respect to the scored vector; dim <= 128. Masked rows and rows outside
 // every sequence get zeros; with normalisation, G goes through the Jacobian
 // (G - u <u, G>) / |x|, taken in double because it cancels.
-__device__ __forceinline__ void finish_row(const Seqs& x, const Seqs& gx, const float* inv,
-                                           int64_t row, float (&G)[4]) {
+// The row is token j of sequence i when `in` (else a row past every sequence: zeros at
+// row * token_stride).
+__device__ __forceinline__ void finish_row_at(const Seqs& x, const Seqs& gx, const float* inv,
+                                              int64_t row, bool in, int64_t i, int64_t j,
+                                              float (&G)[4]) {
   const int lane = int(threadIdx.x % 32);
-  int64_t i = 0, j = 0;
-  const bool in = locate(x, row, i, j);
   const bool ok = in && valid(x, i, j);
   const int64_t dim = x.dim, k = 4 * lane;
   if (!ok) {
@@ -75,6 +76,13 @@ __device__ __forceinline__ void finish_row(const Seqs& x, const Seqs& gx, const 
   }
   const int64_t goff = in ? token_offset(gx, i, j) : row * gx.token_stride;
   store4(const_cast<unsigned char*>(gx.data), gx.dtype, goff, k, dim, vec4_ok(gx), G);
+}
+
+__device__ __forceinline__ void finish_row(const Seqs& x, const Seqs& gx, const float* inv,
+                                           int64_t row, float (&G)[4]) {
+  int64_t i = 0, j = 0;
+  const bool in = locate(x, row, i, j);
+  finish_row_at(x, gx, inv, row, in, i, j, G);
 }
 
 // Adds the rows in flight that are taken to this lane's sums, in order (the order is what
@@ -521,6 +529,9 @@ __global__ void __launch_bounds__(256) grad_d_one_output_kernel(BackwardParams p
     }
   }
   const float zeros[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  // Row w's gradient is at g0 + w * token_stride: token_offset divides by the inner extent
+  // (64-bit) for 4-D documents ([queries, candidates, tokens, dim]), once here, not per row.
+  const int64_t g0 = token_offset(p.gd, di, 0), gstride = p.gd.token_stride;
   for (int64_t w = 0; w < len; ++w) {
     const int64_t row = di * len + w;
     unsigned bits[kOneOutputChunks], any = 0;
@@ -531,8 +542,8 @@ __global__ void __launch_bounds__(256) grad_d_one_output_kernel(BackwardParams p
     }
     if (any == 0) {
       if (p.ws_d == nullptr) {
-        store4(const_cast<unsigned char*>(p.gd.data), p.gd.dtype, token_offset(p.gd, di, w), k, dim,
-               gvec, zeros);
+        store4(const_cast<unsigned char*>(p.gd.data), p.gd.dtype, g0 + w * gstride, k, dim, gvec,
+               zeros);
       } else {
         for (int e = 0; e < 4; ++e) {
           if (k + e < dim) p.ws_d[row * dim + k + e] = 0.0f;
@@ -566,7 +577,11 @@ __global__ void __launch_bounds__(256) grad_d_one_output_kernel(BackwardParams p
         add_rows(acc, take, scale, x);
       }
     }
-    write_row(p.d, p.gd, p.inv_d, p.ws_d, row, k, acc);
+    if (p.ws_d == nullptr) {
+      finish_row_at(p.d, p.gd, p.inv_d, row, true, di, w, acc);
+    } else {
+      write_row(p.d, p.gd, p.inv_d, p.ws_d, row, k, acc);
+    }
   }
 }
 

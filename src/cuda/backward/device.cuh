@@ -132,6 +132,13 @@ __device__ __forceinline__ int64_t imax(int64_t a, int64_t b) {
   return a > b ? a : b;
 }
 
+// a / b for non-negative a and positive b: one 32-bit division when both fit (the 64-bit one is
+// a long subroutine on GPUs).
+__device__ __forceinline__ int64_t div_nonneg(int64_t a, int64_t b) {
+  if (((a | b) >> 32) == 0) return int64_t(uint32_t(a) / uint32_t(b));
+  return a / b;
+}
+
 // ---- sequences ------------------------------------------------------------------------------
 
 __device__ __forceinline__ int64_t cu_at(const Seqs& s, int64_t i) {
@@ -154,12 +161,12 @@ __device__ __forceinline__ int64_t seq_len(const Seqs& s, int64_t i) {
   return n > 0 ? n : 0;
 }
 
-// Element offset of token j of sequence i.
-// (64-bit division is a long subroutine on GPUs: the common inner == 1 skips it.)
+// Element offset of token j of sequence i (the common inner == 1 needs no division).
 __device__ __forceinline__ int64_t token_offset(const Seqs& s, int64_t i, int64_t j) {
   if (packed(s)) return (cu_at(s, i) + j) * s.token_stride;
   if (s.inner == 1) return i * s.outer_stride + j * s.token_stride;
-  return (i / s.inner) * s.outer_stride + (i % s.inner) * s.inner_stride + j * s.token_stride;
+  const int64_t o = div_nonneg(i, s.inner);
+  return o * s.outer_stride + (i - o * s.inner) * s.inner_stride + j * s.token_stride;
 }
 
 // Whether every row of the family starts on a 4-element boundary of 4-element alignment,
@@ -173,11 +180,16 @@ __device__ __forceinline__ bool vec4_ok(const Seqs& s) {
 
 __device__ __forceinline__ bool valid(const Seqs& s, int64_t i, int64_t j) {
   if (s.mask == nullptr) return true;
-  const int64_t at = packed(s) ? (cu_at(s, i) + j) * s.mask_token_stride
-                     : s.inner == 1
-                         ? i * s.mask_outer_stride + j * s.mask_token_stride
-                         : (i / s.inner) * s.mask_outer_stride +
-                               (i % s.inner) * s.mask_inner_stride + j * s.mask_token_stride;
+  int64_t at = 0;
+  if (packed(s)) {
+    at = (cu_at(s, i) + j) * s.mask_token_stride;
+  } else if (s.inner == 1) {
+    at = i * s.mask_outer_stride + j * s.mask_token_stride;
+  } else {
+    const int64_t o = div_nonneg(i, s.inner);
+    at =
+        o * s.mask_outer_stride + (i - o * s.inner) * s.mask_inner_stride + j * s.mask_token_stride;
+  }
   return mask_at(s.mask, s.mask_dtype, at);
 }
 
@@ -186,8 +198,8 @@ __device__ __forceinline__ bool valid(const Seqs& s, int64_t i, int64_t j) {
 __device__ __forceinline__ bool locate(const Seqs& s, int64_t r, int64_t& i, int64_t& j) {
   if (!packed(s)) {
     if (s.length == 0) return false;
-    i = r / s.length;
-    j = r % s.length;
+    i = div_nonneg(r, s.length);
+    j = r - i * s.length;
     return i < s.count;
   }
   if (s.count == 0 || r >= cu_at(s, s.count)) return false;
