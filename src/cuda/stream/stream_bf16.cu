@@ -11,6 +11,10 @@ const void* stream_tma_kernel_bf16(int ks_index) {
   return instantiate_stream_tma_kernels<Elem::bf16>(ks_index);
 }
 
+const void* stream_tma_winners_kernel_bf16(int wg_index) {
+  return instantiate_stream_tma_winners_kernels<Elem::bf16>(wg_index);
+}
+
 const void* stream_wg_kernel_bf16(int wg_index) {
   return instantiate_stream_wg_kernels<Elem::bf16, false>(wg_index);
 }

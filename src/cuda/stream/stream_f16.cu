@@ -11,6 +11,10 @@ const void* stream_tma_kernel_f16(int ks_index) {
   return instantiate_stream_tma_kernels<Elem::f16>(ks_index);
 }
 
+const void* stream_tma_winners_kernel_f16(int wg_index) {
+  return instantiate_stream_tma_winners_kernels<Elem::f16>(wg_index);
+}
+
 const void* stream_wg_kernel_f16(int wg_index) {
   return instantiate_stream_wg_kernels<Elem::f16, false>(wg_index);
 }

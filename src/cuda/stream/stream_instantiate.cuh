@@ -22,8 +22,16 @@ const void* stream_kernel_table(int ks_index, std::integer_sequence<int, I...>) 
 template <Elem E, int... I>
 const void* stream_tma_kernel_table(int ks_index, std::integer_sequence<int, I...>) {
   static const void* const table[] = {
-      reinterpret_cast<const void*>(&stream::stream_tma_kernel<E, kStreamKSteps[I]>)...};
+      reinterpret_cast<const void*>(&stream::stream_tma_kernel<E, kStreamKSteps[I], false>)...};
   return table[ks_index >= 0 && ks_index < kNumStreamKSteps ? ks_index : 0];
+}
+
+// The winners variant, for the wgmma kernels' widths (training's forward runs on those).
+template <Elem E, int... I>
+const void* stream_tma_winners_kernel_table(int wg_index, std::integer_sequence<int, I...>) {
+  static const void* const table[] = {
+      reinterpret_cast<const void*>(&stream::stream_tma_kernel<E, kWgKSteps[I], true>)...};
+  return table[wg_index >= 0 && wg_index < kNumWgKSteps ? wg_index : 0];
 }
 
 template <Elem E, bool kW, int G, int... I>
@@ -60,6 +68,12 @@ const void* instantiate_stream_kernels(int ks_index) {
 template <Elem E>
 const void* instantiate_stream_tma_kernels(int ks_index) {
   return stream_tma_kernel_table<E>(ks_index, std::make_integer_sequence<int, kNumStreamKSteps>{});
+}
+
+template <Elem E>
+const void* instantiate_stream_tma_winners_kernels(int wg_index) {
+  return stream_tma_winners_kernel_table<E>(wg_index,
+                                            std::make_integer_sequence<int, kNumWgKSteps>{});
 }
 
 }  // namespace colmax::cuda

@@ -11,6 +11,10 @@ const void* stream_kernel_f16(int ks_index);
 // stream_tma_kernel<E, kStreamKSteps[ks_index]> (sm_90 code only).
 const void* stream_tma_kernel_bf16(int ks_index);
 const void* stream_tma_kernel_f16(int ks_index);
+// stream_tma_kernel<E, kWgKSteps[wg_index], true>: with winners (training's forward with
+// saved state where few query rows meet each document).
+const void* stream_tma_winners_kernel_bf16(int wg_index);
+const void* stream_tma_winners_kernel_f16(int wg_index);
 // stream_wg_kernel<E, kWgKSteps[wg_index]> (sm_90a code only).
 const void* stream_wg_kernel_bf16(int wg_index);
 const void* stream_wg_kernel_f16(int wg_index);

@@ -42,7 +42,8 @@ int team_index(int team) {
 // for the TMA kernels, whether the dynamic shared-memory limit was raised and whether the
 // kernel holds sm_90 code at all (a binary built without sm_90 must not launch it).
 constexpr int kMaxDevices = 64;
-constexpr int kKernels = 4 * kNumStreamKSteps;  // {register, tma} x {bf16, f16} x widths
+// {register, tma, tma with winners} x {bf16, f16} x widths
+constexpr int kKernels = 6 * kNumStreamKSteps;
 struct KernelState {
   std::atomic<int> per_sm[3];
   std::atomic<int> smem_raised;
@@ -53,9 +54,11 @@ std::array<std::array<KernelState, kKernels>, kMaxDevices>& kernel_states() {
   return states;
 }
 
-KernelState* state_of(int device, bool tma, Elem e, int ki) {
+enum class StreamKind { registers = 0, tma = 1, tma_winners = 2 };
+
+KernelState* state_of(int device, StreamKind kind, Elem e, int ki) {
   if (device < 0 || device >= kMaxDevices) return nullptr;
-  const int at = (tma ? 2 : 0) * kNumStreamKSteps + (e == Elem::bf16 ? 0 : kNumStreamKSteps) + ki;
+  const int at = 2 * int(kind) * kNumStreamKSteps + (e == Elem::bf16 ? 0 : kNumStreamKSteps) + ki;
   return &kernel_states()[size_t(device)][size_t(at)];
 }
 
@@ -126,6 +129,10 @@ std::atomic<WgKernel>& wg_kernel_state() {
 }
 
 std::atomic<uint64_t>& wgq_launches() {
+  static std::atomic<uint64_t> n{0};
+  return n;
+}
+std::atomic<uint64_t>& tma_winners_launches() {
   static std::atomic<uint64_t> n{0};
   return n;
 }
@@ -260,6 +267,9 @@ WgKernel wg_kernel() {
 }
 uint64_t wgq_launch_count() {
   return wgq_launches().load(std::memory_order_relaxed);
+}
+uint64_t tma_winners_launch_count() {
+  return tma_winners_launches().load(std::memory_order_relaxed);
 }
 
 bool wg_available(int device) {
@@ -404,39 +414,32 @@ StreamLaunch launch_wg(const ProblemView& v, StreamLaunch plan, StreamParams p, 
   return plan;
 }
 
-}  // namespace
-
-bool run_wg_winners(const ProblemView& v, void* winners, bool is16, int64_t width, int device,
-                    cudaStream_t stream) {
-  StreamLaunch plan;
-  if (!wg_available(device) || !wg_plan(v, plan)) return false;
-  StreamParams p;
-  p.winners = winners;
-  p.winners_is16 = is16 ? 1 : 0;
-  p.winners_width = width;
-  launch_wg(v, plan, p, device, stream, "maxsim_forward");
-  return true;
-}
-
-StreamLaunch run_stream(const ProblemView& v, StreamLaunch plan, bool allow_tma, int device,
-                        cudaStream_t stream, const char* fn) {
-  if (plan.pairs == 0) return plan;
+// Launches a stream kernel for a plan of stream_plan: the TMA kernel where the plan, the
+// caller, the device and the binary allow it, else the register kernel. With winners
+// (p.winners) only the TMA kernel has them: without it nothing is launched (plan.tma false).
+StreamLaunch launch_stream(const ProblemView& v, StreamLaunch plan, bool allow_tma, StreamParams p,
+                           int device, cudaStream_t stream, const char* fn) {
   const DeviceInfo& dev = device_info(device);
-  if (plan.wg) return launch_wg(v, plan, StreamParams{}, device, stream, fn);
   int ki = 0;
   while (kStreamKSteps[ki] != plan.ks) ++ki;
-  const bool bf16 = v.q.elem == Elem::bf16;
+  const bool bf16 = v.q.elem == Elem::bf16, winners = p.winners != nullptr;
   const int ti = team_index(plan.team);
+  const int wi = wg_index(plan.ks);
+  if (winners && wi < 0) plan.tma = false;
 
-  const void* tma_kernel = bf16 ? stream_tma_kernel_bf16(ki) : stream_tma_kernel_f16(ki);
-  KernelState* tma_state = state_of(device, true, v.q.elem, ki);
+  const void* tma_kernel =
+      !winners  ? (bf16 ? stream_tma_kernel_bf16(ki) : stream_tma_kernel_f16(ki))
+      : wi >= 0 ? (bf16 ? stream_tma_winners_kernel_bf16(wi) : stream_tma_winners_kernel_f16(wi))
+                : nullptr;
+  KernelState* tma_state =
+      state_of(device, winners ? StreamKind::tma_winners : StreamKind::tma, v.q.elem, ki);
   plan.tma = plan.tma && allow_tma && dev.compute_capability >= 90 &&
              kernel_has_sm90(tma_kernel, tma_state);
+  if (winners && !plan.tma) return plan;
   const void* kernel =
       plan.tma ? tma_kernel : (bf16 ? stream_kernel_bf16(ki) : stream_kernel_f16(ki));
-  KernelState* st = plan.tma ? tma_state : state_of(device, false, v.q.elem, ki);
+  KernelState* st = plan.tma ? tma_state : state_of(device, StreamKind::registers, v.q.elem, ki);
 
-  StreamParams p;
   p.v = v;
   p.group = plan.group;
   p.team = plan.team;
@@ -472,17 +475,50 @@ StreamLaunch run_stream(const ProblemView& v, StreamLaunch plan, bool allow_tma,
   plan.blocks = int(std::min(wanted, int64_t(per_sm) * dev.multiprocessors));
   if (verbose()) {
     std::fprintf(stderr,
-                 "colmax.%s: stream kernel%s, %s dim %d, team %d warps, group %d%s, %lld pairs, "
+                 "colmax.%s: stream kernel%s%s, %s dim %d, team %d warps, group %d%s, %lld pairs, "
                  "%d blocks of %d threads (%d per SM), %d stages, %zu B shared\n",
-                 fn, plan.tma ? " (TMA)" : "", bf16 ? "bf16" : "fp16", plan.ks * 16, plan.team,
-                 plan.group, plan.doc_major ? " (document-major)" : "", (long long)plan.pairs,
-                 plan.blocks, kStreamThreads, per_sm, plan.tma ? plan.stages : 0, smem);
+                 fn, plan.tma ? " (TMA)" : "", winners ? " with winners" : "",
+                 bf16 ? "bf16" : "fp16", plan.ks * 16, plan.team, plan.group,
+                 plan.doc_major ? " (document-major)" : "", (long long)plan.pairs, plan.blocks,
+                 kStreamThreads, per_sm, plan.tma ? plan.stages : 0, smem);
   }
+  if (plan.pairs == 0) return plan;
+  if (winners) tma_winners_launches().fetch_add(1, std::memory_order_relaxed);
   void* args[] = {&p};
   check(cudaLaunchKernel(kernel, dim3(unsigned(plan.blocks)), dim3(unsigned(kStreamThreads)), args,
                          smem, stream),
         (std::string(fn) + ": launch").c_str());
   return plan;
+}
+
+}  // namespace
+
+bool run_wg_winners(const ProblemView& v, void* winners, bool is16, int64_t width, int device,
+                    cudaStream_t stream) {
+  StreamLaunch plan;
+  if (!wg_available(device) || !wg_plan(v, plan)) return false;
+  StreamParams p;
+  p.winners = winners;
+  p.winners_is16 = is16 ? 1 : 0;
+  p.winners_width = width;
+  // Where the scores-only dispatch takes the stream kernels (few query rows a document, each
+  // document read once: per-query candidates, pairs), the TMA stream kernel's winners variant:
+  // memory-bound, it reads the documents at the copy rate where a wgmma warpgroup would
+  // multiply mostly padding rows. COLMAX_CUDA_WG=docs|queries keeps a wgmma kernel.
+  StreamLaunch sp;
+  if (wg_kernel() == WgKernel::automatic && !plan.preferred && stream_plan(v, sp) && sp.preferred &&
+      sp.tma) {
+    if (launch_stream(v, sp, true, p, device, stream, "maxsim_forward").tma) return true;
+  }
+  launch_wg(v, plan, p, device, stream, "maxsim_forward");
+  return true;
+}
+
+StreamLaunch run_stream(const ProblemView& v, StreamLaunch plan, bool allow_tma, int device,
+                        cudaStream_t stream, const char* fn) {
+  if (plan.pairs == 0) return plan;
+  if (plan.wg) return launch_wg(v, plan, StreamParams{}, device, stream, fn);
+  return launch_stream(v, plan, allow_tma, StreamParams{}, device, stream, fn);
 }
 
 }  // namespace colmax::cuda

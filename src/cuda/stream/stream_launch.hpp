@@ -48,12 +48,17 @@ void set_wg_kernel(WgKernel k);
 WgKernel wg_kernel();
 // Query-rows kernel launches so far in this process (tests check that a sweep reached it).
 uint64_t wgq_launch_count();
+// Launches of the TMA stream kernel's winners variant so far in this process (run_wg_winners
+// takes it where the scores-only dispatch takes the stream kernels).
+uint64_t tma_winners_launch_count();
 // Whether the wgmma kernels exist for this device (sm_90a code in this binary, a 9.0 GPU).
 bool wg_available(int device);
 
-// Training's forward with saved state on the wgmma kernel: scores into v.out and every query
-// token's winner into `winners` ([outputs, width], int16 or int32, colmax/backward.hpp).
-// False (nothing launched) where the wgmma kernel cannot run the problem.
+// Training's forward with saved state on the wgmma kernels, or, for few query rows a document
+// (where the scores-only dispatch streams), on the TMA stream kernel: scores into v.out and
+// every query token's winner into `winners` ([outputs, width], int16 or int32,
+// colmax/backward.hpp). False (nothing launched) where the wgmma kernels cannot run the
+// problem.
 bool run_wg_winners(const ProblemView& v, void* winners, bool is16, int64_t width, int device,
                     cudaStream_t stream);
 

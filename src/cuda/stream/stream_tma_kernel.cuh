@@ -13,13 +13,88 @@
 //
 // Documents must be contiguous (token stride = dim) and 16-byte aligned; the host falls back
 // to the register kernel otherwise, and on architectures before sm_90.
+//
+// kW: also write each query token's winner (training's forward with saved state, where few
+// query rows meet each document: per-query candidates, pairs). Each accumulator element keeps
+// its running position beside its running max, over the valid tokens only; on full unmasked
+// stages two tiles' values are merged first (the winner rule is a maximum under a total
+// order: NaN first, then the first position), then folded.
 #pragma once
 
+#include <climits>
+
+#include "cuda/common/winner_rule.cuh"
 #include "cuda/stream/stream_ring.cuh"
+#include "cuda/stream/stream_winners.cuh"
 
 namespace colmax::cuda::stream {
 
-template <Elem E, int KS>
+// Folds a tile into the running results with positions (kW): column 2 t4 + e of the tile is
+// token col0 + 2 t4 + e; masked tokens are left out and the first of them is remembered.
+template <int MT>
+__device__ __forceinline__ void fold_winners(float (&runmax)[MT][4], int (&runarg)[MT][4],
+                                             const float (&acc)[MT][4], int col0, int dlen,
+                                             bool has_mask, uint32_t valid, bool normalize,
+                                             float inv, int t4, int& first_masked) {
+  bool ok[2];
+  float scale[2] = {1.f, 1.f};
+#pragma unroll
+  for (int e = 0; e < 2; ++e) {
+    const int col = col0 + 2 * t4 + e;
+    const bool in = col < dlen;
+    ok[e] = in && (!has_mask || ((valid >> (2 * t4 + e)) & 1u));
+    if (in && !ok[e]) first_masked = min(first_masked, col);
+  }
+  if (normalize) {
+    scale[0] = __shfl_sync(0xffffffffu, inv, 8 * t4);
+    scale[1] = __shfl_sync(0xffffffffu, inv, 8 * t4 + 4);
+  }
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int c = e & 1;
+      if (ok[c])
+        winner_fold(runmax[mt][e], runarg[mt][e], acc[mt][e] * scale[c], col0 + 2 * t4 + c);
+    }
+}
+
+// The merged winners of the warp's rows: scores' row terms into rowval[row - chunk start] and
+// each row's winner (row0: the warp's first row in the pair).
+template <int KS, int MT>
+__device__ __forceinline__ void write_row_winners(
+    const StreamParams& p, const PairSeqs& ps, WinnerOutputs wo, const int32_t* prefix,
+    bool stacked_prefix, float* rowval, int local0, int row0, const float (&runmax)[MT][4],
+    const int (&runarg)[MT][4], const QueryRows<KS, MT>& q, int first_masked, int g, int t4) {
+  int fm = min(first_masked, __shfl_xor_sync(0xffffffffu, first_masked, 1));
+  fm = min(fm, __shfl_xor_sync(0xffffffffu, fm, 2));
+#pragma unroll
+  for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float m = runmax[mt][2 * h];
+      int a = runarg[mt][2 * h];
+      winner_merge(m, a, runmax[mt][2 * h + 1], runarg[mt][2 * h + 1]);
+#pragma unroll
+      for (int o = 1; o < 4; o *= 2) {
+        const float m2 = __shfl_xor_sync(0xffffffffu, m, o);
+        const int a2 = __shfl_xor_sync(0xffffffffu, a, o);
+        winner_merge(m, a, m2, a2);
+      }
+      if (t4 == 0) {
+        const int off = mt * 16 + h * 8 + g;
+        float term;
+        int win;
+        row_result(q.ok[mt][h], p.v.zero_mode != 0, fm, m, a, term, win);
+        rowval[local0 + off] = term * q.inv[mt][h];
+        if (row0 + off < int(ps.nrows)) {
+          write_winner(p, ps, wo, prefix, stacked_prefix, row0 + off, win);
+        }
+      }
+    }
+}
+
+template <Elem E, int KS, bool kW>
 __global__ void __launch_bounds__(kStreamThreads, kTmaMinBlocks)
     stream_tma_kernel(const StreamParams p) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
@@ -74,6 +149,7 @@ __global__ void __launch_bounds__(kStreamThreads, kTmaMinBlocks)
   for (int64_t pp = pb; pp < pe; ++pp) {
     const PairSeqs ps =
         resolve_stream_pair(p, pp, stacked_prefix && wt == 0 && lane == 0 ? prefix : nullptr);
+    const WinnerOutputs wo = kW ? winner_outputs(p, pp) : WinnerOutputs{};
     const int nrows = int(ps.nrows), dlen = int(ps.dlen);
     const int nchunks = chunks_of(ps, TR);
     const int ntiles = StageRing<ST, RB>::stages_of(ps);
@@ -87,6 +163,14 @@ __global__ void __launch_bounds__(kStreamThreads, kTmaMinBlocks)
       }
       float runmax[MT][4];
       init_runmax<MT>(runmax);
+      int runarg[kW ? MT : 1][4];
+      int first_masked = INT_MAX;
+      if constexpr (kW) {
+#pragma unroll
+        for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) runarg[mt][e] = -1;
+      }
 
       // Mask elements of a stage's tokens (lane l: tokens l and l + 32), one stage ahead.
       uint32_t mnext[2] = {0, 0};
@@ -116,22 +200,42 @@ __global__ void __launch_bounds__(kStreamThreads, kTmaMinBlocks)
               load_share_smem<KS>(b1, stage + uint32_t((nt + 1) * 8 * PITCH), t4);
               float acc0[MT][4], acc1[MT][4];
               tile_products2<E, KS, MT>(acc0, acc1, q.a, b0, b1);
+              if constexpr (kW) {
+                const int col = t * ST + nt * 8 + 2 * t4;
 #pragma unroll
-              for (int mt = 0; mt < MT; ++mt)
+                for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-                for (int e = 0; e < 4; ++e) {
-                  runmax[mt][e] = max_nan(runmax[mt][e], max_nan(acc0[mt][e], acc1[mt][e]));
-                }
+                  for (int e = 0; e < 4; ++e) {
+                    const float v0 = acc0[mt][e], v1 = acc1[mt][e];
+                    const bool second = !isnan(v0) && (isnan(v1) || v1 > v0);
+                    winner_fold(runmax[mt][e], runarg[mt][e], second ? v1 : v0,
+                                col + (e & 1) + (second ? 8 : 0));
+                  }
+              } else {
+#pragma unroll
+                for (int mt = 0; mt < MT; ++mt)
+#pragma unroll
+                  for (int e = 0; e < 4; ++e) {
+                    runmax[mt][e] = max_nan(runmax[mt][e], max_nan(acc0[mt][e], acc1[mt][e]));
+                  }
+              }
             }
             if constexpr (NTS % 2 == 1) {
               RowShare<KS> b;
               load_share_smem<KS>(b, stage + uint32_t((NTS - 1) * 8 * PITCH), t4);
               float acc[MT][4];
               tile_products<E, KS, MT>(acc, q.a, b);
+              const int col = t * ST + (NTS - 1) * 8 + 2 * t4;
 #pragma unroll
               for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-                for (int e = 0; e < 4; ++e) runmax[mt][e] = max_nan(runmax[mt][e], acc[mt][e]);
+                for (int e = 0; e < 4; ++e) {
+                  if constexpr (kW) {
+                    winner_fold(runmax[mt][e], runarg[mt][e], acc[mt][e], col + (e & 1));
+                  } else {
+                    runmax[mt][e] = max_nan(runmax[mt][e], acc[mt][e]);
+                  }
+                }
             }
           } else {
             uint64_t valid = 0;
@@ -153,17 +257,33 @@ __global__ void __launch_bounds__(kStreamThreads, kTmaMinBlocks)
                 float acc[MT][4];
                 tile_products<E, KS, MT>(acc, q.a, b);
                 const float inv = v.normalize ? inv_norm(quad_sumsq<E, KS>(b)) : 1.f;
-                fold<MT>(runmax, acc, col0, dlen, has_dmask, uint32_t(valid >> (nt * 8)) & 0xffu,
-                         v.normalize, inv, masked_fill, t4);
+                const uint32_t bits = uint32_t(valid >> (nt * 8)) & 0xffu;
+                if constexpr (kW) {
+                  fold_winners<MT>(runmax, runarg, acc, col0, dlen, has_dmask, bits, v.normalize,
+                                   inv, t4, first_masked);
+                } else {
+                  fold<MT>(runmax, acc, col0, dlen, has_dmask, bits, v.normalize, inv, masked_fill,
+                           t4);
+                }
               }
             }
           }
         }
         ring.release(lane, wt == 0);
       }
-      if (active) write_row_maxima<KS, MT>(rowval, wt * MT * 16, runmax, q, g, t4);
+      if (active) {
+        if constexpr (kW) {
+          write_row_winners<KS, MT>(p, ps, wo, prefix, stacked_prefix, rowval, wt * MT * 16, wrow0,
+                                    runmax, runarg, q, first_masked, g, t4);
+        } else {
+          write_row_maxima<KS, MT>(rowval, wt * MT * 16, runmax, q, g, t4);
+        }
+      }
       team_sync(R, team);
       sum_slots(v, ps, rowval, partial, prefix, stacked_prefix, c, nchunks, TR, R, wt, lane);
+      if constexpr (kW) {
+        if (c == nchunks - 1) finish_winners(p, ps, wo, prefix, stacked_prefix, wt, lane, R);
+      }
       team_sync(R, team);
     }
   }

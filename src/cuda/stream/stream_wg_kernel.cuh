@@ -19,6 +19,7 @@
 
 #include "cuda/common/winner_rule.cuh"
 #include "cuda/stream/stream_ring.cuh"
+#include "cuda/stream/stream_winners.cuh"
 
 namespace colmax::cuda::stream {
 
@@ -32,77 +33,6 @@ __device__ __forceinline__ void wgmma_rs(float (&d)[64], const uint32_t (&a)[4],
     ptx::wgmma_m64n128k16_bf16_rs(d, a, desc, scale_d);
   } else {
     ptx::wgmma_m64n128k16_f16_rs(d, a, desc, scale_d);
-  }
-}
-
-// Slot s of a pair holds rows [lo, hi) of its stacked query rows (the sum_slots rule).
-__device__ __forceinline__ void slot_rows(const ProblemView& v, const PairSeqs& ps,
-                                          const int32_t* prefix, bool stacked_prefix, int s,
-                                          int& lo, int& hi) {
-  if (stacked_prefix) {
-    lo = prefix[s];
-    hi = prefix[s + 1];
-  } else if (v.q.cu == nullptr) {
-    lo = s * int(v.q.length);
-    hi = lo + int(v.q.length);
-  } else {
-    lo = 0;
-    hi = int(ps.nrows);
-  }
-  hi = min(hi, int(ps.nrows));
-  lo = min(lo, hi);
-}
-
-// Where the winners of a pair's slots go: slot s is output first + s * stride (the winners'
-// first axis). Once per pair: pair_at and the split of a cross pair take 64-bit divisions.
-struct WinnerOutputs {
-  int64_t first = 0, stride = 0;
-};
-__device__ __forceinline__ WinnerOutputs winner_outputs(const StreamParams& p, int64_t pp) {
-  const int64_t pr = pair_at(p, pp);
-  if (p.v.pairing != PairingKind::cross) return {pr, 0};
-  const int64_t g = div_nonneg(pr, p.v.d.count), di = pr - g * p.v.d.count;
-  return {g * p.group * p.v.d.count + di, p.v.d.count};
-}
-
-__device__ __forceinline__ void store_winner(const StreamParams& p, int64_t o, int64_t t, int w) {
-  const int64_t i = o * p.winners_width + t;
-  if (p.winners_is16) {
-    static_cast<int16_t*>(p.winners)[i] = int16_t(w);
-  } else {
-    static_cast<int32_t*>(p.winners)[i] = w;
-  }
-}
-
-// Row r (< nrows) of the pair: its slot and token, and its winner when the token fits W.
-__device__ __forceinline__ void write_winner(const StreamParams& p, const PairSeqs& ps,
-                                             WinnerOutputs wo, const int32_t* prefix,
-                                             bool stacked_prefix, int r, int win) {
-  int s = 0, t = r;
-  if (stacked_prefix) {
-    while (s + 1 < ps.nslots && prefix[s + 1] <= r) ++s;
-    t = r - prefix[s];
-  } else if (p.v.q.cu == nullptr && p.v.q.length > 0) {
-    s = r / int(p.v.q.length);
-    t = r - s * int(p.v.q.length);
-  }
-  if (t < p.winners_width) store_winner(p, wo.first + s * wo.stride, t, win);
-}
-
-// After the pair's last pass, warp wt of the team: positions past each of its slots' query
-// length get -1; a query longer than W, or a document longer than int16 winners hold, cannot
-// be represented and scores NaN (as the training forward does).
-__device__ __forceinline__ void finish_winners(const StreamParams& p, const PairSeqs& ps,
-                                               WinnerOutputs wo, const int32_t* prefix,
-                                               bool stacked_prefix, int wt, int lane) {
-  constexpr int R = 4;
-  for (int s = wt; s < ps.nslots; s += R) {
-    int lo, hi;
-    slot_rows(p.v, ps, prefix, stacked_prefix, s, lo, hi);
-    const int64_t o = wo.first + s * wo.stride;
-    for (int64_t t = (hi - lo) + lane; t < p.winners_width; t += 32) store_winner(p, o, t, -1);
-    const bool unrepresentable = hi - lo > p.winners_width || (p.winners_is16 && ps.dlen > 32768);
-    if (lane == 0 && unrepresentable) p.v.out[ps.out + s * ps.out_slot_stride] = NAN;
   }
 }
 
@@ -400,20 +330,9 @@ __global__ void __launch_bounds__(kStreamThreads* G, 1) stream_wg_kernel(const S
             winner_merge(best, arg, red[k][n], reda[k][n]);
             fm = min(fm, redfm[k]);
           }
-          // As the training forward decides it (src/cuda/backward/forward.cu): in mask mode
-          // zero a masked position (similarity 0) wins over negative maxima and over a 0 at a
-          // later position, and then the token has no winner.
-          float term = 0.f;
-          int win = -1;
-          if (row_valid && arg >= 0) {
-            win = arg;
-            term = best;
-            if (v.zero_mode && fm != INT_MAX && !isnan(term) &&
-                (term < 0.f || (term == 0.f && fm < win))) {
-              win = -1;
-              term = 0.f;
-            }
-          }
+          float term;
+          int win;
+          row_result(row_valid, v.zero_mode != 0, fm, best, arg, term, win);
           rowval[n] = term * qinv_s[n];
           if (r < nrows) write_winner(p, ps, wo, prefix, stacked_prefix, r, win);
         } else {

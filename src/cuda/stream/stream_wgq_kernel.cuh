@@ -25,7 +25,7 @@
 
 #include "cuda/common/winner_rule.cuh"
 #include "cuda/stream/stream_ring.cuh"
-#include "cuda/stream/stream_wg_kernel.cuh"
+#include "cuda/stream/stream_winners.cuh"
 
 namespace colmax::cuda::stream {
 
@@ -161,91 +161,187 @@ __global__ void __launch_bounds__(128 * C + 32, 1)
 #pragma unroll
   for (int i = 0; i < 32; ++i) acc0[i] = acc1[i] = 0.f;
 
-  for (int64_t pp = pb; pp < pe; ++pp) {
+  // The pass's query rows of the pair as A fragments (when they change): k-step ks of row r
+  // holds elements 16 ks + 2 t4 + {0, 1} and 16 ks + 8 + 2 t4 + {0, 1}. Rows row0 + 64 nb +
+  // 8 h of the pair (nb < NB, h < 2).
+  const auto load_rows = [&](const PairSeqs& ps, int pass) {
+    if (!held.replace(ps.q0, pass)) return;
+    const int row0 = pass * TR + wg * kWgqRows * NB + 16 * w + g;
+#pragma unroll
+    for (int nb = 0; nb < NB; ++nb)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int r = row0 + kWgqRows * nb + 8 * h;
+        const bool in = r < int(ps.nrows);
+        int64_t tok = 0, msk = 0;
+        if (in) query_row_offsets(v, ps, r, tok, msk);
+        const uint32_t* q = reinterpret_cast<const uint32_t*>(v.q.data + tok * v.q.elem_bytes) + t4;
+#pragma unroll
+        for (int ks = 0; ks < KS; ++ks) {
+          a[nb][ks][h] = in ? __ldg(q + 8 * ks) : 0u;
+          a[nb][ks][h + 2] = in ? __ldg(q + 8 * ks + 4) : 0u;
+        }
+        qok[nb][h] = in && mask_valid(v.q.mask, msk);
+      }
+  };
+
+  float run[NB][2];
+  int arg[2];
+  const auto reset = [&]() {
+#pragma unroll
+    for (int nb = 0; nb < NB; ++nb) run[nb][0] = run[nb][1] = -INFINITY;
+    arg[0] = arg[1] = -1;
+  };
+  // Folds block nb's products of stage t of a document of dlen tokens.
+  const auto fold_block = [&](const float(&cur)[32], int nb, int t, int dlen) {
+    const int tok0 = t * ST;
+    if (tok0 + ST <= dlen) {
+      fold_row<kW, true>(run[nb][0], arg[0], cur, 0, tok0, t4, dlen);
+      fold_row<kW, true>(run[nb][1], arg[1], cur, 1, tok0, t4, dlen);
+    } else {
+      fold_row<kW, false>(run[nb][0], arg[0], cur, 0, tok0, t4, dlen);
+      fold_row<kW, false>(run[nb][1], arg[1], cur, 1, tok0, t4, dlen);
+    }
+  };
+  // The end of a pass over a pair: row maxima across the quad's column shares, rows in shared
+  // memory for the slot sums (warpgroup 0), winners; the running results start again.
+  const auto finish_pass = [&](const PairSeqs& ps, WinnerOutputs wo, int pass, int npasses) {
+    const int row0 = pass * TR + wg * kWgqRows * NB + 16 * w + g;
+    const int nrows = int(ps.nrows);
+#pragma unroll
+    for (int nb = 0; nb < NB; ++nb)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int r = row0 + kWgqRows * nb + 8 * h;
+        float m = run[nb][h];
+        if constexpr (kW) {
+          int at = arg[h];
+#pragma unroll
+          for (int o = 1; o < 4; o *= 2) {
+            const float m2 = __shfl_xor_sync(0xffffffffu, m, o);
+            const int a2 = __shfl_xor_sync(0xffffffffu, at, o);
+            winner_merge(m, at, m2, a2);
+          }
+          if (t4 == 0) {
+            const bool valid = r < nrows && qok[nb][h] && at >= 0;
+            rowval[r - pass * TR] = valid ? m : 0.f;
+            if (r < nrows) write_winner(p, ps, wo, prefix, stacked_prefix, r, valid ? at : -1);
+          }
+        } else {
+          m = max_nan(m, __shfl_xor_sync(0xffffffffu, m, 1));
+          m = max_nan(m, __shfl_xor_sync(0xffffffffu, m, 2));
+          if (t4 == 0) {
+            rowval[r - pass * TR] = r < nrows && qok[nb][h] && m != -INFINITY ? m : 0.f;
+          }
+        }
+      }
+    ptx::bar_sync(1, CT);
+    if (wg == 0) {
+      sum_slots(v, ps, rowval, partial, prefix, stacked_prefix, pass, npasses, TR, 4, w, lane);
+      if constexpr (kW) {
+        if (pass == npasses - 1) finish_winners(p, ps, wo, prefix, stacked_prefix, w, lane);
+      }
+    }
+    ptx::bar_sync(1, CT);
+    reset();
+  };
+  reset();
+
+  int64_t pp = pb;
+  while (pp < pe) {
     const PairSeqs ps =
         resolve_stream_pair(p, pp, stacked_prefix && threadIdx.x == 0 ? prefix : nullptr);
     const WinnerOutputs wo = kW ? winner_outputs(p, pp) : WinnerOutputs{};
-    const int nrows = int(ps.nrows), dlen = int(ps.dlen);
     const int npasses = __shfl_sync(0xffffffffu, chunks_of(ps, TR), 0);
     const int ntiles = __shfl_sync(0xffffffffu, Ring::stages_of(ps), 0);
     // Packed stacked queries: thread 0 just wrote the pair's row offsets.
     if (stacked_prefix) ptx::bar_sync(1, CT);
+    int64_t last = pp;  // the last pair this iteration finishes
 
     for (int pass = 0; pass < npasses; ++pass) {
-      // Rows row0 + 64 nb + 8 h of the pair (nb < NB, h < 2).
-      const int row0 = pass * TR + wg * kWgqRows * NB + 16 * w + g;
-      // ---- the warpgroup's query rows as A fragments (when they change): k-step ks of row
-      // r holds elements 16 ks + 2 t4 + {0, 1} and 16 ks + 8 + 2 t4 + {0, 1}.
-      if (held.replace(ps.q0, pass)) {
-#pragma unroll
-        for (int nb = 0; nb < NB; ++nb)
-#pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            const int r = row0 + kWgqRows * nb + 8 * h;
-            const bool in = r < nrows;
-            int64_t tok = 0, msk = 0;
-            if (in) query_row_offsets(v, ps, r, tok, msk);
-            const uint32_t* q =
-                reinterpret_cast<const uint32_t*>(v.q.data + tok * v.q.elem_bytes) + t4;
-#pragma unroll
-            for (int ks = 0; ks < KS; ++ks) {
-              a[nb][ks][h] = in ? __ldg(q + 8 * ks) : 0u;
-              a[nb][ks][h + 2] = in ? __ldg(q + 8 * ks + 4) : 0u;
-            }
-            qok[nb][h] = in && mask_valid(v.q.mask, msk);
-          }
+      load_rows(ps, pass);
+      if (ntiles == 0) {
+        finish_pass(ps, wo, pass, npasses);
+        continue;
       }
-
-      float run[NB][2];
-      int arg[2] = {-1, -1};
-#pragma unroll
-      for (int nb = 0; nb < NB; ++nb) run[nb][0] = run[nb][1] = -INFINITY;
-      const auto fold_block = [&](const float(&cur)[32], int nb, int t) {
-        const int tok0 = t * ST;
-        if (tok0 + ST <= dlen) {
-          fold_row<kW, true>(run[nb][0], arg[0], cur, 0, tok0, t4, dlen);
-          fold_row<kW, true>(run[nb][1], arg[1], cur, 1, tok0, t4, dlen);
-        } else {
-          fold_row<kW, false>(run[nb][0], arg[0], cur, 0, tok0, t4, dlen);
-          fold_row<kW, false>(run[nb][1], arg[1], cur, 1, tok0, t4, dlen);
-        }
-      };
       if constexpr (NB == 1) {
-        // Stage t's products are in acc0 (t even) or acc1 (t odd); stage t + 1's are issued
-        // before stage t is folded. Every issue in the steady loop is unconditional and both
-        // tails end with nothing in flight: with a product in flight on some paths only,
-        // ptxas would serialise every wgmma (C7514, C7518).
-        const auto fold = [&](const float(&cur)[32], int t) {
-          ring.release_only();
-          fold_block(cur, 0, t);
+        // A run of stages: this pass's and, with one pass a pair, those of the following pairs
+        // that hold the same query rows (consecutive documents of one query group), so that
+        // the products of the next stage, the next pair's first included, run on the tensor
+        // cores while the thread folds the current one and finishes its pair. Stage s's
+        // products are in acc0 (s even) or acc1 (s odd). Every issue in the loop is
+        // unconditional and each way out of it ends with nothing in flight: with a product in
+        // flight on some paths only, ptxas would serialise every wgmma (C7514, C7518).
+        const bool chain = npasses == 1;
+        // The pairs of a run differ only in their document (length), where their scores and
+        // winners go: the pair being folded is cps, the next one's differences are kept aside
+        // once its first stage is issued.
+        PairSeqs cps = ps;
+        WinnerOutputs cwo = wo, nwo = wo;
+        int64_t n_out = 0;
+        int n_dlen = 0;
+        int t = 0, cn = ntiles;     // fold cursor: stage of cps, its stage count
+        int it = 0, in_n = ntiles;  // issue cursor: stage of the pair issued last, its count
+        int64_t ip = pp;            // the pair issued last
+        // Moves the issue cursor to the next stage of the run; false at the run's end.
+        const auto next = [&]() {
+          bool more = it + 1 < in_n;
+          if (more) {
+            ++it;
+          } else if (chain && ip + 1 < pe) {
+            const PairSeqs c = resolve_stream_pair(p, ip + 1, nullptr);
+            const int n = Ring::stages_of(c);
+            if (__shfl_sync(0xffffffffu, c.q0 == cps.q0 && n > 0 && chunks_of(c, TR) == 1, 0)) {
+              n_out = c.out;
+              n_dlen = int(c.dlen);
+              if constexpr (kW) nwo = winner_outputs(p, ip + 1);
+              ++ip;
+              it = 0;
+              in_n = __shfl_sync(0xffffffffu, n, 0);
+              more = true;
+            }
+          }
+          return __shfl_sync(0xffffffffu, more ? 1 : 0, 0) != 0;
         };
-        if (ntiles > 0) {
-          stage_products<E, KS>(acc0, a[0], ring.wait_full());
-          int t = 0;
-          for (; t + 2 < ntiles; t += 2) {
-            stage_products<E, KS>(acc1, a[0], ring.wait_full_next());
-            ptx::wgmma_wait<1>();
-            fence_all(acc0);
-            fold(acc0, t);
-            stage_products<E, KS>(acc0, a[0], ring.wait_full_next());
-            ptx::wgmma_wait<1>();
-            fence_all(acc1);
-            fold(acc1, t + 1);
+        // Folds the oldest stage in flight (its products retired into `cur`) and, after a
+        // pair's last stage, finishes the pair and moves on to the next.
+        const auto step = [&](const float(&cur)[32]) {
+          ring.release_only();
+          fold_block(cur, 0, t, int(cps.dlen));
+          if (++t == cn) {
+            finish_pass(cps, cwo, pass, npasses);
+            cps.out = n_out;
+            cps.dlen = n_dlen;
+            cwo = nwo;
+            t = 0;
+            cn = in_n;
           }
-          if (t + 1 < ntiles) {
-            stage_products<E, KS>(acc1, a[0], ring.wait_full_next());
-            ptx::wgmma_wait<1>();
-            fence_all(acc0);
-            fold(acc0, t);
+        };
+        stage_products<E, KS>(acc0, a[0], ring.wait_full());
+        bool odd = false;  // the run ended with acc1's products folded last
+        while (next()) {
+          stage_products<E, KS>(acc1, a[0], ring.wait_full_next());
+          ptx::wgmma_wait<1>();
+          fence_all(acc0);
+          step(acc0);
+          if (!next()) {
             ptx::wgmma_wait<0>();
             fence_all(acc1);
-            fold(acc1, t + 1);
-          } else {
-            ptx::wgmma_wait<0>();
-            fence_all(acc0);
-            fold(acc0, t);
+            step(acc1);
+            odd = true;
+            break;
           }
+          stage_products<E, KS>(acc0, a[0], ring.wait_full_next());
+          ptx::wgmma_wait<1>();
+          fence_all(acc1);
+          step(acc1);
         }
+        if (!odd) {
+          ptx::wgmma_wait<0>();
+          fence_all(acc0);
+          step(acc0);
+        }
+        last = ip;
       } else {
         // Both blocks' products of stage t, the first folded while the second multiplies.
         for (int t = 0; t < ntiles; ++t) {
@@ -254,51 +350,16 @@ __global__ void __launch_bounds__(128 * C + 32, 1)
           stage_products<E, KS>(acc1, a[1], stage);
           ptx::wgmma_wait<1>();
           fence_all(acc0);
-          fold_block(acc0, 0, t);
+          fold_block(acc0, 0, t, int(ps.dlen));
           ptx::wgmma_wait<0>();
           fence_all(acc1);
           ring.release_only();
-          fold_block(acc1, 1, t);
+          fold_block(acc1, 1, t, int(ps.dlen));
         }
+        finish_pass(ps, wo, pass, npasses);
       }
-
-      // ---- row maxima across the quad's column shares; rows in shared memory for the sums
-#pragma unroll
-      for (int nb = 0; nb < NB; ++nb)
-#pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          const int r = row0 + kWgqRows * nb + 8 * h;
-          float m = run[nb][h];
-          if constexpr (kW) {
-            int at = arg[h];
-#pragma unroll
-            for (int o = 1; o < 4; o *= 2) {
-              const float m2 = __shfl_xor_sync(0xffffffffu, m, o);
-              const int a2 = __shfl_xor_sync(0xffffffffu, at, o);
-              winner_merge(m, at, m2, a2);
-            }
-            if (t4 == 0) {
-              const bool valid = r < nrows && qok[nb][h] && at >= 0;
-              rowval[r - pass * TR] = valid ? m : 0.f;
-              if (r < nrows) write_winner(p, ps, wo, prefix, stacked_prefix, r, valid ? at : -1);
-            }
-          } else {
-            m = max_nan(m, __shfl_xor_sync(0xffffffffu, m, 1));
-            m = max_nan(m, __shfl_xor_sync(0xffffffffu, m, 2));
-            if (t4 == 0) {
-              rowval[r - pass * TR] = r < nrows && qok[nb][h] && m != -INFINITY ? m : 0.f;
-            }
-          }
-        }
-      ptx::bar_sync(1, CT);
-      if (wg == 0) {
-        sum_slots(v, ps, rowval, partial, prefix, stacked_prefix, pass, npasses, TR, 4, w, lane);
-        if constexpr (kW) {
-          if (pass == npasses - 1) finish_winners(p, ps, wo, prefix, stacked_prefix, w, lane);
-        }
-      }
-      ptx::bar_sync(1, CT);
     }
+    pp = last + 1;
   }
 #endif
 }

@@ -155,9 +155,15 @@ std::string sweep(int cases) {
   return "";
 }
 
+// The default dispatch: on sm_90a the sweep reaches the TMA stream kernel's winners variant
+// (short queries, one query group a document) as well as the wgmma kernels.
 TEST(CudaBackward, SweepMatchesReference) {
   REQUIRE_GPU();
+  const uint64_t before = cuda::tma_winners_launch_count();
   ASSERT_EQ(sweep(sweep_cases()), "");
+  if (cuda::wg_available(0)) {
+    EXPECT_GT(cuda::tma_winners_launch_count(), before);
+  }
 }
 
 // The same sweep with the training forward's own kernel (WMMA / FMA) instead of the wgmma
@@ -330,12 +336,15 @@ TEST(CudaBackwardRule, DuplicatedTokensSendTheGradientToTheFirst) {
   }
 }
 
-// Equal maxima and NaN in different 64-token stages and in different columns of one thread,
-// on both wgmma kernels (dim 64, bf16): the first position wins, a NaN before any number.
+// Equal maxima and NaN in different stages and in different columns of one thread, on the
+// kernels with winners (dim 64, bf16; three query rows: the TMA stream kernel by default, and
+// both wgmma kernels): the first position wins, a NaN before any number.
 TEST(CudaBackwardRule, TiesAcrossStagesOnTheWgmmaKernels) {
   REQUIRE_GPU();
-  for (cuda::WgKernel k : {cuda::WgKernel::automatic, cuda::WgKernel::docs}) {
+  for (cuda::WgKernel k :
+       {cuda::WgKernel::automatic, cuda::WgKernel::queries, cuda::WgKernel::docs}) {
     cuda::set_wg_kernel(k);
+    const uint64_t tma_before = cuda::tma_winners_launch_count();
     HostTensor Q = make_tensor(DType::bfloat16, {1, 3, 64}),
                D = make_tensor(DType::bfloat16, {1, 200, 64});
     for (int t = 0; t < 3; ++t) set_value(Q, t * 64 + t, 1.0);
@@ -352,6 +361,9 @@ TEST(CudaBackwardRule, TiesAcrossStagesOnTheWgmmaKernels) {
     const Single n = run_single(Q, D, {}, MaskMode::exclude, BackwardStrategy::deterministic);
     EXPECT_EQ(n.winners, (std::vector<int64_t>{100, 100, 100}));
     EXPECT_TRUE(std::isnan(n.score));
+    if (cuda::wg_available(0)) {
+      EXPECT_EQ(cuda::tma_winners_launch_count() > tma_before, k == cuda::WgKernel::automatic);
+    }
   }
   cuda::set_wg_kernel(cuda::WgKernel::automatic);
 }
