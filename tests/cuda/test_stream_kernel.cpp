@@ -157,6 +157,31 @@ std::vector<CaseSpec> wg_specs() {
   many.ld_min = many.ld_max = 90;
   many.q_dtype = many.d_dtype = DType::bfloat16;
   specs.push_back(many);
+  // Many pairs a block (a block takes pairs / multiprocessors of them in order): the
+  // query-rows kernel chains the stages of consecutive pairs that hold the same query rows,
+  // and breaks the chain where the query group changes, a document is empty or a pair takes
+  // several passes. Padded and packed documents (lengths 0..100, so stage counts vary from
+  // pair to pair), stacked and per-query-candidate queries.
+  const auto chained = [&](uint64_t seed, Layout layout, int64_t dim, int64_t nq, int64_t nd,
+                           int64_t lq_min, int64_t lq, int64_t ld_min, int64_t ld) {
+    CaseSpec c;
+    c.seed = seed;
+    c.layout = layout;
+    c.dim = dim;
+    c.nq = nq, c.nd = nd;
+    c.lq_min = lq_min, c.lq_max = lq;
+    c.ld_min = ld_min, c.ld_max = ld;
+    c.q_dtype = c.d_dtype = seed % 2 ? DType::float16 : DType::bfloat16;
+    c.q_mask = seed % 3 == 0 ? MaskKind::holes : MaskKind::none;
+    c.nan_tokens = seed % 4 == 1 ? 1 : 0;
+    if (layout == Layout::packed_pairs) c.np = 400;
+    specs.push_back(c);
+  };
+  chained(7200, Layout::cross, 128, 24, 200, 32, 32, 40, 40);
+  chained(7201, Layout::cross, 96, 8, 150, 32, 32, 200, 200);
+  chained(7202, Layout::packed, 64, 16, 400, 20, 32, 0, 100);
+  chained(7203, Layout::candidates, 128, 20, 40, 64, 64, 70, 70);
+  chained(7204, Layout::packed_pairs, 128, 30, 60, 33, 60, 1, 130);
   return specs;
 }
 
@@ -259,6 +284,26 @@ TEST(CudaStreamPlan, OtherProblemsGoToTheTileKernel) {
   cuda::ProblemView unaligned = padded(1, 32, 10, 300, 128);
   unaligned.d.copy_bytes = 8;
   EXPECT_FALSE(cuda::stream_plan(unaligned, L));
+}
+
+TEST(CudaStreamPlan, TrainingForwardStreamsWhereTheScoresDo) {
+  cuda::StreamLaunch L;
+  // Per-query candidates (KD 64 x 32) and one short query: the TMA stream kernel's winners.
+  cuda::ProblemView kd = padded(64, 32, 64 * 32, 300, 128);
+  kd.pairing = cuda::PairingKind::grouped;
+  kd.group = 32;
+  EXPECT_TRUE(cuda::winners_on_stream(kd, L));
+  EXPECT_EQ(L.team, 1);
+  EXPECT_TRUE(L.tma);
+  EXPECT_TRUE(cuda::winners_on_stream(padded(1, 32, 1000, 300, 96), L));
+  // In-batch (stacked queries share each document) and long queries: a wgmma kernel.
+  EXPECT_FALSE(cuda::winners_on_stream(padded(256, 32, 256, 300, 128), L));
+  EXPECT_FALSE(cuda::winners_on_stream(padded(1, 64, 1000, 300, 128), L));
+  // Widths without a winners variant, and strided documents, stay on a wgmma kernel.
+  EXPECT_FALSE(cuda::winners_on_stream(padded(1, 32, 1000, 300, 32), L));
+  cuda::ProblemView strided = padded(1, 32, 1000, 300, 128);
+  strided.d.token_stride = 256;
+  EXPECT_FALSE(cuda::winners_on_stream(strided, L));
 }
 
 TEST(CudaStreamPlan, WgmmaTakesPairsOfMoreThan32Rows) {

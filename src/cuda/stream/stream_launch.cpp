@@ -358,6 +358,12 @@ bool stream_plan(const ProblemView& v, StreamLaunch& plan) {
   return true;
 }
 
+bool winners_on_stream(const ProblemView& v, StreamLaunch& plan) {
+  StreamLaunch wg;
+  if (!wg_plan(v, wg) || wg.preferred) return false;
+  return stream_plan(v, plan) && plan.preferred && plan.tma && wg_index(plan.ks) >= 0;
+}
+
 namespace {
 
 // Launches the wgmma kernel (with winners when p.winners is set) for a plan of wg_plan.
@@ -501,13 +507,8 @@ bool run_wg_winners(const ProblemView& v, void* winners, bool is16, int64_t widt
   p.winners = winners;
   p.winners_is16 = is16 ? 1 : 0;
   p.winners_width = width;
-  // Where the scores-only dispatch takes the stream kernels (few query rows a document, each
-  // document read once: per-query candidates, pairs), the TMA stream kernel's winners variant:
-  // memory-bound, it reads the documents at the copy rate where a wgmma warpgroup would
-  // multiply mostly padding rows. COLMAX_CUDA_WG=docs|queries keeps a wgmma kernel.
   StreamLaunch sp;
-  if (wg_kernel() == WgKernel::automatic && !plan.preferred && stream_plan(v, sp) && sp.preferred &&
-      sp.tma) {
+  if (wg_kernel() == WgKernel::automatic && winners_on_stream(v, sp)) {
     if (launch_stream(v, sp, true, p, device, stream, "maxsim_forward").tma) return true;
   }
   launch_wg(v, plan, p, device, stream, "maxsim_forward");

@@ -54,6 +54,13 @@ uint64_t tma_winners_launch_count();
 // Whether the wgmma kernels exist for this device (sm_90a code in this binary, a 9.0 GPU).
 bool wg_available(int device);
 
+// Whether training's forward with saved state takes the TMA stream kernel (its winners
+// variant) rather than a wgmma kernel: where the scores-only dispatch streams (few query rows
+// a document, each document read once: per-query candidates, pairs, one short query), the
+// problem is memory-bound and a wgmma warpgroup would multiply mostly padding rows. `plan`
+// receives the stream kernel's plan. (The kernel also needs an sm_90 device and binary.)
+bool winners_on_stream(const ProblemView& v, StreamLaunch& plan);
+
 // Training's forward with saved state on the wgmma kernels, or, for few query rows a document
 // (where the scores-only dispatch streams), on the TMA stream kernel: scores into v.out and
 // every query token's winner into `winners` ([outputs, width], int16 or int32,

@@ -187,6 +187,47 @@ TEST(CudaBackward, SweepWithTheDocumentRowsWgmmaKernel) {
   ASSERT_EQ(e, "");
 }
 
+// Many pairs a block, where the forward's kernels carry state from pair to pair: the TMA
+// stream kernel's winners (per-query candidates and pairs with short queries, masks in both
+// modes, normalisation) and the query-rows wgmma kernel's runs of stages across the pairs of
+// one query group (stacked queries, packed documents of 0..100 tokens, candidates of 64-token
+// queries).
+TEST(CudaBackward, ManyPairsABlock) {
+  REQUIRE_GPU();
+  const auto spec = [](uint64_t seed, Layout layout, int64_t nq, int64_t nd, int64_t lq_min,
+                       int64_t lq, int64_t ld_min, int64_t ld) {
+    CaseSpec s;
+    s.seed = seed;
+    s.layout = layout;
+    s.nq = nq, s.nd = nd;
+    s.lq_min = lq_min, s.lq_max = lq;
+    s.ld_min = ld_min, s.ld_max = ld;
+    s.dim = seed % 3 == 2 ? 64 : 128;
+    s.q_dtype = s.d_dtype = seed % 2 ? DType::float16 : DType::bfloat16;
+    return s;
+  };
+  std::vector<CaseSpec> specs;
+  specs.push_back(spec(64000, Layout::candidates, 16, 24, 32, 32, 120, 120));
+  specs.back().d_mask = MaskKind::holes;
+  specs.back().mode = MaskMode::zero;
+  specs.push_back(spec(64001, Layout::candidates, 12, 30, 20, 20, 75, 75));
+  specs.back().d_mask = MaskKind::padding;
+  specs.push_back(spec(64002, Layout::pairs, 300, 300, 32, 32, 100, 100));
+  specs.back().normalize = true;
+  specs.back().nan_tokens = 1;
+  specs.push_back(spec(64003, Layout::cross, 16, 120, 32, 32, 90, 90));
+  specs.push_back(spec(64004, Layout::packed, 12, 200, 20, 32, 0, 100));
+  specs.back().q_mask = MaskKind::holes;
+  specs.push_back(spec(64005, Layout::candidates, 10, 30, 64, 64, 70, 70));
+  const uint64_t tma_before = cuda::tma_winners_launch_count();
+  for (const CaseSpec& s : specs) {
+    ASSERT_EQ(check_case(make_case(s), Backend::reference), "") << s.describe();
+  }
+  if (cuda::wg_available(0)) {
+    EXPECT_GT(cuda::tma_winners_launch_count(), tma_before);
+  }
+}
+
 TEST(CudaBackward, EdgeCases) {
   REQUIRE_GPU();
   int seed = 61000;
