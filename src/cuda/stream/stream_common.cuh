@@ -234,7 +234,11 @@ struct HeldQuery {
 };
 
 // Loads rows [wrow0, wrow0 + 16 MT) of the pair's query rows (rows past nrows are zero and
-// invalid).
+// invalid). A fragment holds words of two rows (g and g + 8), so one load per word: with a
+// 16-byte load per row piece, the load's four consecutive registers are not a fragment's, and
+// ptxas copied every fragment into place before each mma of the stream loop (four moves an mma,
+// about half the loop's instructions); loaded word by word, the fragments are allocated in
+// place once a pair.
 template <Elem E, int KS, int MT>
 __device__ __forceinline__ void load_query_rows(QueryRows<KS, MT>& q, const ProblemView& v,
                                                 const PairSeqs& ps, int wrow0, int nrows, int g,
@@ -247,16 +251,25 @@ __device__ __forceinline__ void load_query_rows(QueryRows<KS, MT>& q, const Prob
       const bool in = r < nrows;
       int64_t tok = 0, msk = 0;
       if (in) query_row_offsets(v, ps, r, tok, msk);
+      const uint32_t* row = reinterpret_cast<const uint32_t*>(v.q.data + tok * v.q.elem_bytes);
       RowShare<KS> s;
-      load_share<KS, true>(s, v.q.data + tok * v.q.elem_bytes, t4, in);
 #pragma unroll
       for (int j = 0; j < KS / 2; ++j) {
+        // Piece j: bytes [64 j + 16 t4, 64 j + 16 t4 + 16) of the row.
+        const uint32_t* w = row + 16 * j + 4 * t4;
+        s.v[j].x = in ? __ldg(w) : 0u;
+        s.v[j].y = in ? __ldg(w + 1) : 0u;
+        s.v[j].z = in ? __ldg(w + 2) : 0u;
+        s.v[j].w = in ? __ldg(w + 3) : 0u;
         q.a[mt][2 * j][h] = s.v[j].x;
         q.a[mt][2 * j][h + 2] = s.v[j].y;
         q.a[mt][2 * j + 1][h] = s.v[j].z;
         q.a[mt][2 * j + 1][h + 2] = s.v[j].w;
       }
       if constexpr (KS % 2 == 1) {
+        const uint32_t* w = row + 16 * (KS / 2) + 2 * t4;
+        s.tail.x = in ? __ldg(w) : 0u;
+        s.tail.y = in ? __ldg(w + 1) : 0u;
         q.a[mt][KS - 1][h] = s.tail.x;
         q.a[mt][KS - 1][h + 2] = s.tail.y;
       }
