@@ -16,9 +16,8 @@
 //
 // kW: also write each query token's winner (training's forward with saved state, where few
 // query rows meet each document: per-query candidates, pairs). Each accumulator element keeps
-// its running position beside its running max, over the valid tokens only; on full unmasked
-// stages two tiles' values are merged first (the winner rule is a maximum under a total
-// order: NaN first, then the first position), then folded.
+// its running position beside its running max, over the valid tokens only (the winner rule:
+// NaN first, then the first position).
 #pragma once
 
 #include <climits>
@@ -31,6 +30,16 @@ namespace colmax::cuda::stream {
 
 // Folds a tile into the running results with positions (kW): column 2 t4 + e of the tile is
 // token col0 + 2 t4 + e; masked tokens are left out and the first of them is remembered.
+// One column into a running (max, position) whose position is already set (see the kernel:
+// unmasked documents start at each element's first column): the position moves only when the
+// max strictly rises or first becomes NaN, so equal values keep the first position. A max.NaN,
+// a comparison pair and a select (winner_fold also tests for "nothing yet").
+__device__ __forceinline__ void fold_position(float& run, int& arg, float v, int col) {
+  const float next = max_nan(run, v);
+  if (next != run && run == run) arg = col;
+  run = next;
+}
+
 template <int MT>
 __device__ __forceinline__ void fold_winners(float (&runmax)[MT][4], int (&runarg)[MT][4],
                                              const float (&acc)[MT][4], int col0, int dlen,
@@ -166,10 +175,18 @@ __global__ void __launch_bounds__(kStreamThreads, kTmaMinBlocks)
       int runarg[kW ? MT : 1][4];
       int first_masked = INT_MAX;
       if constexpr (kW) {
+        // Without a document mask every token is valid, so each element's first column (if the
+        // document reaches it) is its position until a value ranks above -inf: the unmasked
+        // folds below then need no "nothing yet" test. With a mask, the first valid column is
+        // found by winner_fold's own test.
+        const int first = 2 * t4;
 #pragma unroll
         for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
-          for (int e = 0; e < 4; ++e) runarg[mt][e] = -1;
+          for (int e = 0; e < 4; ++e) {
+            const int col = first + (e & 1);
+            runarg[mt][e] = !has_dmask && col < dlen ? col : -1;
+          }
       }
 
       // Mask elements of a stage's tokens (lane l: tokens l and l + 32), one stage ahead.
@@ -206,10 +223,8 @@ __global__ void __launch_bounds__(kStreamThreads, kTmaMinBlocks)
                 for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
                   for (int e = 0; e < 4; ++e) {
-                    const float v0 = acc0[mt][e], v1 = acc1[mt][e];
-                    const bool second = !isnan(v0) && (isnan(v1) || v1 > v0);
-                    winner_fold(runmax[mt][e], runarg[mt][e], second ? v1 : v0,
-                                col + (e & 1) + (second ? 8 : 0));
+                    fold_position(runmax[mt][e], runarg[mt][e], acc0[mt][e], col + (e & 1));
+                    fold_position(runmax[mt][e], runarg[mt][e], acc1[mt][e], col + 8 + (e & 1));
                   }
               } else {
 #pragma unroll
@@ -231,7 +246,7 @@ __global__ void __launch_bounds__(kStreamThreads, kTmaMinBlocks)
 #pragma unroll
                 for (int e = 0; e < 4; ++e) {
                   if constexpr (kW) {
-                    winner_fold(runmax[mt][e], runarg[mt][e], acc[mt][e], col + (e & 1));
+                    fold_position(runmax[mt][e], runarg[mt][e], acc[mt][e], col + (e & 1));
                   } else {
                     runmax[mt][e] = max_nan(runmax[mt][e], acc[mt][e]);
                   }
