@@ -159,9 +159,31 @@ __device__ __forceinline__ uint32_t fold_mask_bits(uint64_t bits) {
   return uint32_t(bits) | uint32_t(bits >> 32);
 }
 
-// Folds a tile's similarities into the running max. Column 2 t4 + e of the tile is token
-// col0 + 2 t4 + e; `valid` has bit c set when token col0 + c is unmasked (ignored without a
-// mask); `inv` is 1/|d| of this lane's quad's token (normalisation only).
+// This lane's two columns of a tile (tokens col0 + 2 t4 + e, e < 2): inside the document, valid
+// (`valid` has bit c set when token col0 + c is unmasked; ignored without a mask), and their
+// 1/|d| (normalisation: `inv` is that of this lane's quad's token).
+struct TileColumns {
+  bool in[2], ok[2];
+  float scale[2];
+};
+__device__ __forceinline__ TileColumns tile_columns(int col0, int dlen, bool has_mask,
+                                                    uint32_t valid, bool normalize, float inv,
+                                                    int t4) {
+  TileColumns c{{false, false}, {false, false}, {1.f, 1.f}};
+#pragma unroll
+  for (int e = 0; e < 2; ++e) {
+    c.in[e] = col0 + 2 * t4 + e < dlen;
+    c.ok[e] = c.in[e] && (!has_mask || ((valid >> (2 * t4 + e)) & 1u));
+  }
+  if (normalize) {
+    // The token of column c was loaded by the quad of lanes 4c..4c+3.
+    c.scale[0] = __shfl_sync(0xffffffffu, inv, 8 * t4);
+    c.scale[1] = __shfl_sync(0xffffffffu, inv, 8 * t4 + 4);
+  }
+  return c;
+}
+
+// Folds a tile's similarities into the running max (columns as tile_columns says).
 template <int MT>
 __device__ __forceinline__ void fold(float (&runmax)[MT][4], const float (&acc)[MT][4], int col0,
                                      int dlen, bool has_mask, uint32_t valid, bool normalize,
@@ -173,25 +195,14 @@ __device__ __forceinline__ void fold(float (&runmax)[MT][4], const float (&acc)[
       for (int e = 0; e < 4; ++e) runmax[mt][e] = max_nan(runmax[mt][e], acc[mt][e]);
     return;
   }
-  bool in[2], ok[2];
-  float scale[2] = {1.f, 1.f};
-#pragma unroll
-  for (int e = 0; e < 2; ++e) {
-    in[e] = col0 + 2 * t4 + e < dlen;
-    ok[e] = in[e] && (!has_mask || ((valid >> (2 * t4 + e)) & 1u));
-  }
-  if (normalize) {
-    // The token of column c was loaded by the quad of lanes 4c..4c+3.
-    scale[0] = __shfl_sync(0xffffffffu, inv, 8 * t4);
-    scale[1] = __shfl_sync(0xffffffffu, inv, 8 * t4 + 4);
-  }
+  const TileColumns c = tile_columns(col0, dlen, has_mask, valid, normalize, inv, t4);
 #pragma unroll
   for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
     for (int e = 0; e < 4; ++e) {
-      const int c = e & 1;
-      const float fill = in[c] ? masked_fill : -INFINITY;
-      runmax[mt][e] = max_nan(runmax[mt][e], ok[c] ? acc[mt][e] * scale[c] : fill);
+      const int k = e & 1;
+      const float fill = c.in[k] ? masked_fill : -INFINITY;
+      runmax[mt][e] = max_nan(runmax[mt][e], c.ok[k] ? acc[mt][e] * c.scale[k] : fill);
     }
 }
 

@@ -45,26 +45,19 @@ __device__ __forceinline__ void fold_winners(float (&runmax)[MT][4], int (&runar
                                              const float (&acc)[MT][4], int col0, int dlen,
                                              bool has_mask, uint32_t valid, bool normalize,
                                              float inv, int t4, int& first_masked) {
-  bool ok[2];
-  float scale[2] = {1.f, 1.f};
+  const TileColumns c = tile_columns(col0, dlen, has_mask, valid, normalize, inv, t4);
 #pragma unroll
   for (int e = 0; e < 2; ++e) {
-    const int col = col0 + 2 * t4 + e;
-    const bool in = col < dlen;
-    ok[e] = in && (!has_mask || ((valid >> (2 * t4 + e)) & 1u));
-    if (in && !ok[e]) first_masked = min(first_masked, col);
-  }
-  if (normalize) {
-    scale[0] = __shfl_sync(0xffffffffu, inv, 8 * t4);
-    scale[1] = __shfl_sync(0xffffffffu, inv, 8 * t4 + 4);
+    if (c.in[e] && !c.ok[e]) first_masked = min(first_masked, col0 + 2 * t4 + e);
   }
 #pragma unroll
   for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
     for (int e = 0; e < 4; ++e) {
-      const int c = e & 1;
-      if (ok[c])
-        winner_fold(runmax[mt][e], runarg[mt][e], acc[mt][e] * scale[c], col0 + 2 * t4 + c);
+      const int k = e & 1;
+      if (c.ok[k]) {
+        winner_fold(runmax[mt][e], runarg[mt][e], acc[mt][e] * c.scale[k], col0 + 2 * t4 + k);
+      }
     }
 }
 
@@ -84,12 +77,7 @@ __device__ __forceinline__ void write_row_winners(
       float m = runmax[mt][2 * h];
       int a = runarg[mt][2 * h];
       winner_merge(m, a, runmax[mt][2 * h + 1], runarg[mt][2 * h + 1]);
-#pragma unroll
-      for (int o = 1; o < 4; o *= 2) {
-        const float m2 = __shfl_xor_sync(0xffffffffu, m, o);
-        const int a2 = __shfl_xor_sync(0xffffffffu, a, o);
-        winner_merge(m, a, m2, a2);
-      }
+      winner_merge_lanes<1, 4>(m, a);
       if (t4 == 0) {
         const int off = mt * 16 + h * 8 + g;
         float term;

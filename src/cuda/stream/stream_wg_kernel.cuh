@@ -291,12 +291,7 @@ __global__ void __launch_bounds__(kStreamThreads* G, 1) stream_wg_kernel(const S
           for (int e = 0; e < 2; ++e) {
             float m = runq[j][e];
             int a = runa[j][e];
-#pragma unroll
-            for (int o = 4; o < 32; o *= 2) {
-              const float m2 = __shfl_xor_sync(0xffffffffu, m, o);
-              const int a2 = __shfl_xor_sync(0xffffffffu, a, o);
-              winner_merge(m, a, m2, a2);
-            }
+            winner_merge_lanes<4, 32>(m, a);
             if (g == 0) {
               red[w][8 * j + 2 * t4 + e] = m;
               reda[w][8 * j + 2 * t4 + e] = a;

@@ -216,12 +216,7 @@ __global__ void __launch_bounds__(128 * C + 32, 1)
         float m = run[nb][h];
         if constexpr (kW) {
           int at = arg[h];
-#pragma unroll
-          for (int o = 1; o < 4; o *= 2) {
-            const float m2 = __shfl_xor_sync(0xffffffffu, m, o);
-            const int a2 = __shfl_xor_sync(0xffffffffu, at, o);
-            winner_merge(m, at, m2, a2);
-          }
+          winner_merge_lanes<1, 4>(m, at);
           if (t4 == 0) {
             const bool valid = r < nrows && qok[nb][h] && at >= 0;
             rowval[r - pass * TR] = valid ? m : 0.f;

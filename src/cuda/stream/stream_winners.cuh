@@ -4,6 +4,7 @@
 
 #include <climits>
 
+#include "cuda/common/winner_rule.cuh"
 #include "cuda/stream/stream_common.cuh"
 
 namespace colmax::cuda::stream {
@@ -60,6 +61,18 @@ __device__ __forceinline__ void write_winner(const StreamParams& p, const PairSe
     t = r - s * int(p.v.q.length);
   }
   if (t < p.winners_width) store_winner(p, wo.first + s * wo.stride, t, win);
+}
+
+// Merges running results (best, arg) across the lanes whose indices differ only in the bits
+// from kFirst up to (not including) kEnd: each lane ends with the merge of them all.
+template <int kFirst, int kEnd>
+__device__ __forceinline__ void winner_merge_lanes(float& best, int& arg) {
+#pragma unroll
+  for (int o = kFirst; o < kEnd; o *= 2) {
+    const float b2 = __shfl_xor_sync(0xffffffffu, best, o);
+    const int a2 = __shfl_xor_sync(0xffffffffu, arg, o);
+    winner_merge(best, arg, b2, a2);
+  }
 }
 
 // A valid query row's score term and winner from its running result over the valid tokens
