@@ -206,11 +206,15 @@ __device__ __forceinline__ bool document_pair(const BackwardParams& p, int64_t d
 }
 
 // kDT: the documents' element type (the gathered rows), fixed at compile time so that the
-// unrolled gathers hold one conversion each.
-template <int kDT>
+// unrolled gathers hold one conversion each. kWide: every document row is aligned for one wide
+// access and the embedding is whole 128-element chunks, so that a gather is one unconditional
+// load (an output without a winner reads row 0 and adds nothing).
+template <int kDT, bool kWide>
 __global__ void __launch_bounds__(256) grad_q_kernel(BackwardParams p) {
   static_assert(kQueryRowsPerBlock == kWarps, "one query-token row a warp");
-  const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32);
+  // The warp index from lane 0: the compiler then knows the row, and the loops below, uniform
+  // across the warp (no divergence handling around the shuffles).
+  const int lane = int(threadIdx.x % 32), warp = __shfl_sync(kAll, int(threadIdx.x / 32), 0);
   const int64_t row = int64_t(blockIdx.x) * kQueryRowsPerBlock + warp;
   if (row >= p.q.rows) return;  // no block-wide synchronisation below
   const int64_t k0 = int64_t(blockIdx.y) * kDimChunk, k = k0 + 4 * lane;
@@ -245,8 +249,12 @@ __global__ void __launch_bounds__(256) grad_q_kernel(BackwardParams p) {
         for (int u = 0; u < kRowsInFlight; ++u) {
           off[u] = __shfl_sync(kAll, mine, u0 + u);
           scale[u] = __shfl_sync(kAll, my_scale, u0 + u);
-          x[u] = off[u] >= 0 ? load4<kDT>(p.d.data, off[u], k, dim, vec)
-                             : Vec4{{0.0f, 0.0f, 0.0f, 0.0f}};
+          if constexpr (kWide) {
+            x[u] = load4_wide<kDT>(p.d.data, off[u] >= 0 ? off[u] : 0, k);
+          } else {
+            x[u] = off[u] >= 0 ? load4<kDT>(p.d.data, off[u], k, dim, vec)
+                               : Vec4{{0.0f, 0.0f, 0.0f, 0.0f}};
+          }
         }
         bool take[kRowsInFlight];
 #pragma unroll
@@ -652,8 +660,14 @@ void launch_grad_q(const BackwardParams& p, cudaStream_t stream) {
   if (p.q.rows == 0) return;
   const dim3 grid(unsigned((p.q.rows + kQueryRowsPerBlock - 1) / kQueryRowsPerBlock),
                   unsigned((p.q.dim + kDimChunk - 1) / kDimChunk));
-  with_elem_type(p.d.dtype,
-                 [&](auto dt) { grad_q_kernel<decltype(dt)::value><<<grid, 256, 0, stream>>>(p); });
+  const bool wide = vec4_ok(p.d) && p.q.dim % kDimChunk == 0;
+  with_elem_type(p.d.dtype, [&](auto dt) {
+    if (wide) {
+      grad_q_kernel<decltype(dt)::value, true><<<grid, 256, 0, stream>>>(p);
+    } else {
+      grad_q_kernel<decltype(dt)::value, false><<<grid, 256, 0, stream>>>(p);
+    }
+  });
   if (p.ws_q != nullptr) {
     finish_kernel<<<unsigned((p.q.rows + kWarps - 1) / kWarps), 32 * kWarps, 0, stream>>>(
         p.q, p.gq, p.inv_q, p.ws_q);

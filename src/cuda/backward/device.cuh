@@ -39,7 +39,7 @@ struct Vec4 {
   float v[4];
 };
 
-__device__ __forceinline__ int elem_bytes(int dtype) {
+__host__ __device__ __forceinline__ int elem_bytes(int dtype) {
   return dtype == kF32 ? 4 : 2;
 }
 
@@ -70,6 +70,27 @@ __device__ __forceinline__ Vec4 load4(const unsigned char* base, int64_t off, in
     }
   }
   return r;
+}
+
+// Elements k .. k + 3 of a row known to hold them, every row of the family aligned for one wide
+// access (vec4_ok): the gather loops' load without a branch.
+template <int kDT>
+__device__ __forceinline__ Vec4 load4_wide(const unsigned char* base, int64_t off, int64_t k) {
+  if constexpr (kDT == kF32) {
+    const float4 x = *reinterpret_cast<const float4*>(base + (off + k) * 4);
+    return Vec4{{x.x, x.y, x.z, x.w}};
+  } else {
+    const uint2 x = *reinterpret_cast<const uint2*>(base + (off + k) * 2);
+    float2 a, b;
+    if constexpr (kDT == kF16) {
+      a = __half22float2(*reinterpret_cast<const __half2*>(&x.x));
+      b = __half22float2(*reinterpret_cast<const __half2*>(&x.y));
+    } else {
+      a = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&x.x));
+      b = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&x.y));
+    }
+    return Vec4{{a.x, a.y, b.x, b.y}};
+  }
 }
 
 // The same with the element type known only at run time (once a row, not in gather loops).
@@ -147,7 +168,7 @@ __device__ __forceinline__ int64_t cu_at(const Seqs& s, int64_t i) {
   return v < 0 ? 0 : (v > s.total_tokens ? s.total_tokens : v);
 }
 
-__device__ __forceinline__ bool packed(const Seqs& s) {
+__host__ __device__ __forceinline__ bool packed(const Seqs& s) {
   return s.cu != nullptr;
 }
 
@@ -171,7 +192,7 @@ __device__ __forceinline__ int64_t token_offset(const Seqs& s, int64_t i, int64_
 
 // Whether every row of the family starts on a 4-element boundary of 4-element alignment,
 // so that load4 / store4 may use one wide access.
-__device__ __forceinline__ bool vec4_ok(const Seqs& s) {
+__host__ __device__ __forceinline__ bool vec4_ok(const Seqs& s) {
   const int64_t b = elem_bytes(s.dtype);
   return s.dim % 4 == 0 && reinterpret_cast<uintptr_t>(s.data) % (4 * b) == 0 &&
          s.token_stride % 4 == 0 &&
