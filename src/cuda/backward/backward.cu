@@ -299,7 +299,7 @@ __device__ __forceinline__ void warp_outputs(int outputs, int warp, int& u0, int
 // grad_D. The block's rows take their contributions in (output, token) order whatever the
 // strategy: each stage's winners are counting-sorted by row (ranks from warp-level matches,
 // no atomics), then the warps add up equal shares of the sorted entries in registers.
-template <int kDT>
+template <int kDT, bool kWide>
 __global__ void __launch_bounds__(256) grad_d_kernel(BackwardParams p) {
   extern __shared__ __align__(16) float acc[];  // [kDocRowsPerBlock][kDimChunk]
   __shared__ DocStage st;
@@ -452,7 +452,9 @@ __global__ void __launch_bounds__(256) grad_d_kernel(BackwardParams p) {
             const int e = int(ent[j] & ((1u << kEntryBits) - 1)), u = e / 32;
             const int64_t t = t0 + e % 32;
             scale[j] = st.g[u] * (p.inv_q ? p.inv_q[st.q_row[u] + t] : 1.0f);
-            x[j] = load4<kDT>(p.q.data, st.q_off[u] + t * p.q.token_stride, k, dim, vec);
+            const int64_t off = st.q_off[u] + t * p.q.token_stride;
+            x[j] =
+                kWide ? load4_wide<kDT>(p.q.data, off, k) : load4<kDT>(p.q.data, off, k, dim, vec);
           }
 #pragma unroll
           for (int j = 0; j < kRowsInFlight; ++j) {
@@ -508,9 +510,11 @@ __global__ void __launch_bounds__(256) grad_d_kernel(BackwardParams p) {
 // (The staged kernel spent a stage, its barriers and a sort on each document's 32 entries.)
 constexpr int kOneOutputChunks = 4;
 
-template <int kDT>
+template <int kDT, bool kWide>
 __global__ void __launch_bounds__(256) grad_d_one_output_kernel(BackwardParams p) {
-  const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32);
+  // The warp index from lane 0: the document, and every loop below, known uniform across the
+  // warp (no divergence handling around the ballots).
+  const int lane = int(threadIdx.x % 32), warp = __shfl_sync(kAll, int(threadIdx.x / 32), 0);
   const int64_t di = int64_t(blockIdx.x) * kWarps + warp;
   if (di >= p.d.count) return;  // no block-wide synchronisation below
   const int64_t k0 = int64_t(blockIdx.y) * kDimChunk, k = k0 + 4 * lane;
@@ -521,10 +525,8 @@ __global__ void __launch_bounds__(256) grad_d_one_output_kernel(BackwardParams p
   for (int c = 0; c < kOneOutputChunks; ++c) win[c] = -1;
   int64_t o = 0, qi = 0, q_off = 0, q_row = 0;
   float g = 0.0f;
-  int chunks = 0;
   if (document_pair(p, di, 0, o, qi, g)) {
     const int64_t tokens = imin(W, seq_len(p.q, qi));
-    chunks = int((tokens + 31) / 32);
     q_off = token_offset(p.q, qi, 0);
     q_row = seq_row(p.q, qi);
 #pragma unroll
@@ -545,11 +547,14 @@ __global__ void __launch_bounds__(256) grad_d_one_output_kernel(BackwardParams p
     unsigned bits[kOneOutputChunks], any = 0;
 #pragma unroll
     for (int c = 0; c < kOneOutputChunks; ++c) {
-      bits[c] = c < chunks ? __ballot_sync(kAll, win[c] == int(w)) : 0u;
+      // (win[c] is -1 past the query's tokens: no row matches there.)
+      bits[c] = __ballot_sync(kAll, win[c] == int(w));
       any |= bits[c];
     }
     if (any == 0) {
-      if (p.ws_d == nullptr) {
+      if (kWide) {
+        store4_wide<kDT>(const_cast<unsigned char*>(p.gd.data), g0 + w * gstride, k, zeros);
+      } else if (p.ws_d == nullptr) {
         store4(const_cast<unsigned char*>(p.gd.data), p.gd.dtype, g0 + w * gstride, k, dim, gvec,
                zeros);
       } else {
@@ -577,7 +582,8 @@ __global__ void __launch_bounds__(256) grad_d_one_output_kernel(BackwardParams p
           t[j] = 32 * c + __ffs(int(b)) - 1;
           b &= b - 1;
           scale[j] = g * (p.inv_q ? p.inv_q[q_row + t[j]] : 1.0f);
-          x[j] = load4<kDT>(p.q.data, q_off + t[j] * p.q.token_stride, k, dim, vec);
+          const int64_t off = q_off + t[j] * p.q.token_stride;
+          x[j] = kWide ? load4_wide<kDT>(p.q.data, off, k) : load4<kDT>(p.q.data, off, k, dim, vec);
         }
         bool take[kRowsInFlight];
 #pragma unroll
@@ -681,17 +687,31 @@ void launch_grad_d(const BackwardParams& p, cudaStream_t stream) {
   const dim3 grid(unsigned((p.d.rows + kDocRowsPerBlock - 1) / kDocRowsPerBlock),
                   unsigned((p.d.dim + kDimChunk - 1) / kDimChunk));
   const bool one_output = p.pairs.pairing == kGrouped || p.pairs.pairing == kDiagonal;
+  // Whole 128-element chunks of query rows aligned for one wide load each: unconditional loads.
+  const bool wide_q = vec4_ok(p.q) && p.q.dim % kDimChunk == 0;
   if (one_output && p.d.cu == nullptr && p.winners.width <= 32 * kOneOutputChunks) {
     const dim3 docs(unsigned((p.d.count + kWarps - 1) / kWarps), grid.y);
+    // ... and unwon rows written as zeros with one wide store of the query's element type.
+    const bool wide = wide_q && p.ws_d == nullptr && vec4_ok(p.gd) && p.gd.dtype == p.q.dtype;
     with_elem_type(p.q.dtype, [&](auto dt) {
-      grad_d_one_output_kernel<decltype(dt)::value><<<docs, 256, 0, stream>>>(p);
+      if (wide) {
+        grad_d_one_output_kernel<decltype(dt)::value, true><<<docs, 256, 0, stream>>>(p);
+      } else {
+        grad_d_one_output_kernel<decltype(dt)::value, false><<<docs, 256, 0, stream>>>(p);
+      }
     });
   } else {
     const size_t bytes = size_t(kDocRowsPerBlock) * kDimChunk * sizeof(float);
+    const auto launch = [&](auto kernel) {
+      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes));
+      kernel<<<grid, 256, bytes, stream>>>(p);
+    };
     with_elem_type(p.q.dtype, [&](auto dt) {
-      cudaFuncSetAttribute(grad_d_kernel<decltype(dt)::value>,
-                           cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes));
-      grad_d_kernel<decltype(dt)::value><<<grid, 256, bytes, stream>>>(p);
+      if (wide_q) {
+        launch(grad_d_kernel<decltype(dt)::value, true>);
+      } else {
+        launch(grad_d_kernel<decltype(dt)::value, false>);
+      }
     });
   }
   if (p.ws_d != nullptr) {

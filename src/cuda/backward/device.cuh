@@ -93,6 +93,25 @@ __device__ __forceinline__ Vec4 load4_wide(const unsigned char* base, int64_t of
   }
 }
 
+// Writes elements k .. k + 3 of such a row in element type kDT (one wide store).
+template <int kDT>
+__device__ __forceinline__ void store4_wide(unsigned char* base, int64_t off, int64_t k,
+                                            const float (&v)[4]) {
+  if constexpr (kDT == kF32) {
+    *reinterpret_cast<float4*>(base + (off + k) * 4) = make_float4(v[0], v[1], v[2], v[3]);
+  } else {
+    uint2 x;
+    if constexpr (kDT == kF16) {
+      *reinterpret_cast<__half2*>(&x.x) = __floats2half2_rn(v[0], v[1]);
+      *reinterpret_cast<__half2*>(&x.y) = __floats2half2_rn(v[2], v[3]);
+    } else {
+      *reinterpret_cast<__nv_bfloat162*>(&x.x) = __floats2bfloat162_rn(v[0], v[1]);
+      *reinterpret_cast<__nv_bfloat162*>(&x.y) = __floats2bfloat162_rn(v[2], v[3]);
+    }
+    *reinterpret_cast<uint2*>(base + (off + k) * 2) = x;
+  }
+}
+
 // The same with the element type known only at run time (once a row, not in gather loops).
 __device__ __forceinline__ Vec4 load4(const unsigned char* base, int dtype, int64_t off, int64_t k,
                                       int64_t dim, bool vec) {
