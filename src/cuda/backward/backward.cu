@@ -303,7 +303,8 @@ template <int kDT, bool kWide>
 __global__ void __launch_bounds__(256) grad_d_kernel(BackwardParams p) {
   extern __shared__ __align__(16) float acc[];  // [kDocRowsPerBlock][kDimChunk]
   __shared__ DocStage st;
-  const int lane = int(threadIdx.x % 32), warp = int(threadIdx.x / 32);
+  // The warp index from lane 0: each warp's share of a stage known uniform across the warp.
+  const int lane = int(threadIdx.x % 32), warp = __shfl_sync(kAll, int(threadIdx.x / 32), 0);
   const unsigned below = (1u << lane) - 1;
   const int64_t r0 = int64_t(blockIdx.x) * kDocRowsPerBlock;
   const int64_t k0 = int64_t(blockIdx.y) * kDimChunk, k = k0 + 4 * lane;
