@@ -43,35 +43,6 @@ __host__ __device__ __forceinline__ int elem_bytes(int dtype) {
   return dtype == kF32 ? 4 : 2;
 }
 
-template <int kDT>
-__device__ __forceinline__ Vec4 load4(const unsigned char* base, int64_t off, int64_t k,
-                                      int64_t dim, bool vec) {
-  Vec4 r{{0.0f, 0.0f, 0.0f, 0.0f}};
-  if (vec && k + 3 < dim) {
-    if constexpr (kDT == kF32) {
-      const float4 x = *reinterpret_cast<const float4*>(base + (off + k) * 4);
-      r = Vec4{{x.x, x.y, x.z, x.w}};
-    } else {
-      const uint2 x = *reinterpret_cast<const uint2*>(base + (off + k) * 2);
-      float2 a, b;
-      if constexpr (kDT == kF16) {
-        a = __half22float2(*reinterpret_cast<const __half2*>(&x.x));
-        b = __half22float2(*reinterpret_cast<const __half2*>(&x.y));
-      } else {
-        a = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&x.x));
-        b = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&x.y));
-      }
-      r = Vec4{{a.x, a.y, b.x, b.y}};
-    }
-  } else {
-#pragma unroll
-    for (int e = 0; e < 4; ++e) {
-      if (k + e < dim) r.v[e] = load_float(base, kDT, off + k + e);
-    }
-  }
-  return r;
-}
-
 // Elements k .. k + 3 of a row known to hold them, every row of the family aligned for one wide
 // access (vec4_ok): the gather loops' load without a branch.
 template <int kDT>
@@ -112,6 +83,18 @@ __device__ __forceinline__ void store4_wide(unsigned char* base, int64_t off, in
   }
 }
 
+template <int kDT>
+__device__ __forceinline__ Vec4 load4(const unsigned char* base, int64_t off, int64_t k,
+                                      int64_t dim, bool vec) {
+  if (vec && k + 3 < dim) return load4_wide<kDT>(base, off, k);
+  Vec4 r{{0.0f, 0.0f, 0.0f, 0.0f}};
+#pragma unroll
+  for (int e = 0; e < 4; ++e) {
+    if (k + e < dim) r.v[e] = load_float(base, kDT, off + k + e);
+  }
+  return r;
+}
+
 // The same with the element type known only at run time (once a row, not in gather loops).
 __device__ __forceinline__ Vec4 load4(const unsigned char* base, int dtype, int64_t off, int64_t k,
                                       int64_t dim, bool vec) {
@@ -124,17 +107,11 @@ __device__ __forceinline__ void store4(unsigned char* base, int dtype, int64_t o
                                        int64_t dim, bool vec, const float (&v)[4]) {
   if (vec && k + 3 < dim) {
     if (dtype == kF32) {
-      *reinterpret_cast<float4*>(base + (off + k) * 4) = make_float4(v[0], v[1], v[2], v[3]);
+      store4_wide<kF32>(base, off, k, v);
+    } else if (dtype == kF16) {
+      store4_wide<kF16>(base, off, k, v);
     } else {
-      uint2 x;
-      if (dtype == kF16) {
-        *reinterpret_cast<__half2*>(&x.x) = __floats2half2_rn(v[0], v[1]);
-        *reinterpret_cast<__half2*>(&x.y) = __floats2half2_rn(v[2], v[3]);
-      } else {
-        *reinterpret_cast<__nv_bfloat162*>(&x.x) = __floats2bfloat162_rn(v[0], v[1]);
-        *reinterpret_cast<__nv_bfloat162*>(&x.y) = __floats2bfloat162_rn(v[2], v[3]);
-      }
-      *reinterpret_cast<uint2*>(base + (off + k) * 2) = x;
+      store4_wide<kBF16>(base, off, k, v);
     }
   } else {
 #pragma unroll
