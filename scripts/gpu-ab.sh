@@ -5,9 +5,13 @@
 #
 #   scripts/gpu-ab.sh OUTDIR BASE
 #
-# BASE is a git revision (checked out into a temporary worktree) or a directory holding the
+# BASE is a git revision (checked out into a temporary worktree), a directory holding the
 # base's source tree (for machines that get a copy of the files without the git history:
-# `git archive --prefix=base/ REV | tar x -C SOMEWHERE` beforehand).
+# `git archive --prefix=base/ REV | tar x -C SOMEWHERE` beforehand), or a build directory that
+# already holds the two benchmarks (bench/cuda/colmax_cuda_bench and
+# bench/cuda_backward/colmax_bench_backward_cuda: built elsewhere and copied, for machines
+# without Google Benchmark or GoogleTest to configure with). COLMAX_BUILD_DIR likewise names
+# prebuilt benchmarks of this tree.
 #
 # Times: the forward benchmark's 13 issue shapes (colmax_cuda_bench --shapes) and the training
 # benchmark's shapes (colmax_bench_backward_cuda: forward with winners, backward, step), each
@@ -33,13 +37,22 @@ jobs=${JOBS:-$(nproc)}
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 
+prebuilt() { [ -x "$1/bench/cuda/colmax_cuda_bench" ] && [ -x "$1/bench/cuda_backward/colmax_bench_backward_cuda" ]; }
 build() {  # SOURCE_DIR BUILD_DIR LOG
+  if prebuilt "$2"; then
+    echo "prebuilt: $2" >"$3"
+    return 0
+  fi
   cmake -S "$1" -B "$2" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -DCOLMAX_CUDA=ON \
-    -DCOLMAX_CUDA_ARCHS="$archs" -DCOLMAX_APPS=OFF >"$3" 2>&1 &&
+    -DCOLMAX_CUDA_ARCHS="$archs" -DCOLMAX_APPS=OFF -DCOLMAX_TESTS=OFF >"$3" 2>&1 &&
     cmake --build "$2" -j "$jobs" --target colmax_cuda_bench colmax_bench_backward_cuda >>"$3" 2>&1
 }
 
-if [ -d "$base" ]; then
+base_build=
+if [ -d "$base" ] && prebuilt "$base"; then
+  worktree=$base
+  base_build=$base
+elif [ -d "$base" ]; then
   worktree=$base
 else
   worktree=$(mktemp -d /tmp/colmax-base.XXXXXX)
@@ -50,9 +63,11 @@ else
   trap 'git worktree remove --force "$worktree" >/dev/null 2>&1' EXIT
 fi
 echo "== build base ($base) and new (this tree), $archs"
-build "$worktree" "$worktree/build/ab" "$out/build-base.log" &
+base_build=${base_build:-$worktree/build/ab}
+new_build=${COLMAX_BUILD_DIR:-$root/build/ab}
+build "$worktree" "$base_build" "$out/build-base.log" &
 base_pid=$!
-build "$root" "$root/build/ab" "$out/build-new.log"
+build "$root" "$new_build" "$out/build-new.log"
 new_ok=$?
 wait $base_pid
 base_ok=$?
@@ -62,7 +77,7 @@ if [ $base_ok -ne 0 ] || [ $new_ok -ne 0 ]; then
   exit 1
 fi
 
-declare -A dir=([base]="$worktree/build/ab" [new]="$root/build/ab")
+declare -A dir=([base]="$base_build" [new]="$new_build")
 for r in $(seq 1 "$rounds"); do
   for side in base new; do
     echo "== round $r: $side"
