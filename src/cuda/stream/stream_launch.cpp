@@ -132,6 +132,15 @@ std::atomic<uint64_t>& wgq_launches() {
   static std::atomic<uint64_t> n{0};
   return n;
 }
+// COLMAX_CUDA_CHAIN=0 runs each pair of the query-rows kernel on its own (A/B comparisons).
+bool chain_pairs() {
+  static const bool on = [] {
+    const char* env = std::getenv("COLMAX_CUDA_CHAIN");
+    return env == nullptr || std::string(env) != "0";
+  }();
+  return on;
+}
+
 std::atomic<uint64_t>& tma_winners_launches() {
   static std::atomic<uint64_t> n{0};
   return n;
@@ -226,6 +235,7 @@ bool launch_wgq(const ProblemView& v, StreamLaunch& plan, StreamParams p, int de
   // them, query group after query group, when the documents fit).
   p.doc_major = 0;
   p.doc_tile = 0;
+  p.chain = chain_pairs() ? 1 : 0;
   plan.doc_major = false;
   if (v.pairing == PairingKind::cross && plan.groups > 1) {
     const int64_t per_doc = std::max<int64_t>(

@@ -68,6 +68,9 @@ struct StreamParams {
   void* winners = nullptr;
   int32_t winners_is16 = 0;
   int64_t winners_width = 0;
+  // The query-rows kernel runs the stages of consecutive pairs with the same query rows as one
+  // chain (0: each pair on its own, COLMAX_CUDA_CHAIN=0; for comparisons).
+  int32_t chain = 1;
 };
 
 }  // namespace colmax::cuda

@@ -267,7 +267,7 @@ __global__ void __launch_bounds__(128 * C + 32, 1)
         // products are in acc0 (s even) or acc1 (s odd). Every issue in the loop is
         // unconditional and each way out of it ends with nothing in flight: with a product in
         // flight on some paths only, ptxas would serialise every wgmma (C7514, C7518).
-        const bool chain = npasses == 1;
+        const bool chain = npasses == 1 && p.chain != 0;
         // The pairs of a run differ only in their document (length), where their scores and
         // winners go: the pair being folded is cps, the next one's differences are kept aside
         // once its first stage is issued.
