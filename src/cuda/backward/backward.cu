@@ -553,7 +553,7 @@ __global__ void __launch_bounds__(256) grad_d_one_output_kernel(BackwardParams p
       any |= bits[c];
     }
     if (any == 0) {
-      if (kWide) {
+      if constexpr (kWide) {
         store4_wide<kDT>(const_cast<unsigned char*>(p.gd.data), g0 + w * gstride, k, zeros);
       } else if (p.ws_d == nullptr) {
         store4(const_cast<unsigned char*>(p.gd.data), p.gd.dtype, g0 + w * gstride, k, dim, gvec,
@@ -643,6 +643,16 @@ size_t sort_temp_bytes(int64_t n) {
   return bytes;
 }
 
+// Calls f with a flag as a compile-time constant (the kernels' kWide).
+template <typename F>
+void with_flag(bool flag, F&& f) {
+  if (flag) {
+    f(std::true_type{});
+  } else {
+    f(std::false_type{});
+  }
+}
+
 // Calls f with the element type as a compile-time constant (the kernels are templates on it).
 template <typename F>
 void with_elem_type(int dtype, F&& f) {
@@ -669,11 +679,9 @@ void launch_grad_q(const BackwardParams& p, cudaStream_t stream) {
                   unsigned((p.q.dim + kDimChunk - 1) / kDimChunk));
   const bool wide = vec4_ok(p.d) && p.q.dim % kDimChunk == 0;
   with_elem_type(p.d.dtype, [&](auto dt) {
-    if (wide) {
-      grad_q_kernel<decltype(dt)::value, true><<<grid, 256, 0, stream>>>(p);
-    } else {
-      grad_q_kernel<decltype(dt)::value, false><<<grid, 256, 0, stream>>>(p);
-    }
+    with_flag(wide, [&](auto w) {
+      grad_q_kernel<decltype(dt)::value, decltype(w)::value><<<grid, 256, 0, stream>>>(p);
+    });
   });
   if (p.ws_q != nullptr) {
     finish_kernel<<<unsigned((p.q.rows + kWarps - 1) / kWarps), 32 * kWarps, 0, stream>>>(
@@ -695,24 +703,19 @@ void launch_grad_d(const BackwardParams& p, cudaStream_t stream) {
     // ... and unwon rows written as zeros with one wide store of the query's element type.
     const bool wide = wide_q && p.ws_d == nullptr && vec4_ok(p.gd) && p.gd.dtype == p.q.dtype;
     with_elem_type(p.q.dtype, [&](auto dt) {
-      if (wide) {
-        grad_d_one_output_kernel<decltype(dt)::value, true><<<docs, 256, 0, stream>>>(p);
-      } else {
-        grad_d_one_output_kernel<decltype(dt)::value, false><<<docs, 256, 0, stream>>>(p);
-      }
+      with_flag(wide, [&](auto w) {
+        grad_d_one_output_kernel<decltype(dt)::value, decltype(w)::value>
+            <<<docs, 256, 0, stream>>>(p);
+      });
     });
   } else {
     const size_t bytes = size_t(kDocRowsPerBlock) * kDimChunk * sizeof(float);
-    const auto launch = [&](auto kernel) {
-      cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes));
-      kernel<<<grid, 256, bytes, stream>>>(p);
-    };
     with_elem_type(p.q.dtype, [&](auto dt) {
-      if (wide_q) {
-        launch(grad_d_kernel<decltype(dt)::value, true>);
-      } else {
-        launch(grad_d_kernel<decltype(dt)::value, false>);
-      }
+      with_flag(wide_q, [&](auto w) {
+        const auto kernel = grad_d_kernel<decltype(dt)::value, decltype(w)::value>;
+        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes));
+        kernel<<<grid, 256, bytes, stream>>>(p);
+      });
     });
   }
   if (p.ws_d != nullptr) {

@@ -28,8 +28,6 @@
 
 namespace colmax::cuda::stream {
 
-// Folds a tile into the running results with positions (kW): column 2 t4 + e of the tile is
-// token col0 + 2 t4 + e; masked tokens are left out and the first of them is remembered.
 // One column into a running (max, position) whose position is already set (see the kernel:
 // unmasked documents start at each element's first column): the position moves only when the
 // max strictly rises or first becomes NaN, so equal values keep the first position. A max.NaN,
@@ -40,6 +38,8 @@ __device__ __forceinline__ void fold_position(float& run, int& arg, float v, int
   run = next;
 }
 
+// Folds a tile into the running results with positions (kW): column 2 t4 + e of the tile is
+// token col0 + 2 t4 + e; masked tokens are left out and the first of them is remembered.
 template <int MT>
 __device__ __forceinline__ void fold_winners(float (&runmax)[MT][4], int (&runarg)[MT][4],
                                              const float (&acc)[MT][4], int col0, int dlen,
